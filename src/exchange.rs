@@ -1,0 +1,451 @@
+//! The shared core: the exchange where sends and receives meet, behind one lock.
+//!
+//! # How a message moves
+//!
+//! A send that finds no receive to take its message registers its node, message inside, at the
+//! back of the senders' list ([`Sending::WaitingForReceiver`]). A receive *takes* a message only
+//! inside the poll that returns it: it moves the message out of the first sender's node, unlinks
+//! it ([`Sending::ReceiverFinishedFirst`]) and wakes it. So a send completes only after a receive
+//! has taken its message (CONTRACT rule 1).
+//!
+//! A receive that finds nothing to take registers at the back of the receivers' list
+//! ([`Receiving::WaitingForSender`]). When a message is offered, [`Exchange::dispatch`] pops the
+//! first waiting receive: an async one is woken ([`Receiving::Notified`]) and takes a message on
+//! its next poll; a blocked thread cannot be cancelled, so it is handed the message at once
+//! ([`Receiving::SenderFinishedFirst`]).
+//!
+//! # The invariant
+//!
+//! *offered* = waiting senders + the held `try_send` message; *notified* = receives woken for an
+//! offer that have not polled yet. After every critical section:
+//!
+//! > `offered <= notified` or no receive is waiting.
+//!
+//! So every offer has a receive on its way, receives are served in the order they waited (a new
+//! receive may take a message only when `offered > notified`, which means no one is waiting), and
+//! a notified receive that is cancelled passes its turn on by re-running `dispatch`.
+
+use core::pin::Pin;
+use core::ptr::NonNull;
+use core::task::{Context, Poll};
+
+use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::list::WaitList;
+use crate::lock::{Lock, Mutex};
+use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending};
+use crate::wake::WakeBatch;
+
+/// The state every party shares, guarded by the channel lock.
+pub(crate) struct Exchange<T> {
+    /// Sends waiting for a receive, each with its message in its node, oldest first.
+    senders: WaitList<Sending<T>>,
+    /// Receives waiting for a message, oldest first.
+    receivers: WaitList<Receiving<T>>,
+    /// A message from `try_send`, kept for the async receive that was woken for it (rule 5).
+    held: Option<T>,
+    /// Receives in [`Receiving::Notified`]: woken for an offer, not yet polled.
+    notified: usize,
+    /// Set once by `close` (or the last drop of either side); never cleared.
+    closed: bool,
+}
+
+/// A rendezvous channel's core: the exchange and its lock. Both the counted handles and the
+/// static `Channel` are thin wrappers around it, and every future works on it.
+pub(crate) struct Core<T, L> {
+    /// The exchange, reached only under the lock.
+    exchange: Mutex<L, Exchange<T>>,
+}
+
+// SAFETY: the exchange holds pointers to waiter nodes, which are only followed under the lock,
+// and messages of type `T`, which move between threads (hence `T: Send`).
+unsafe impl<T: Send> Send for Exchange<T> {}
+
+impl<T> Exchange<T> {
+    /// Messages on offer: waiting sends plus the held `try_send` message.
+    fn offered(&self) -> usize {
+        self.senders.len() + usize::from(self.held.is_some())
+    }
+
+    /// Whether a receive that is not already counted in `notified` may take a message now.
+    fn has_unclaimed_offer(&self) -> bool {
+        self.offered() > self.notified
+    }
+
+    /// Takes the next message on offer: the held one first, else the first waiting send's, which is
+    /// unlinked, completed and queued to be woken.
+    fn take_offer(&mut self, wakes: &mut WakeBatch) -> Option<T> {
+        if let Some(msg) = self.held.take() {
+            return Some(msg);
+        }
+        let sender = self.senders.pop_front()?;
+        // SAFETY: `sender` was linked, so it is valid and registered, and we hold the lock.
+        let slot = unsafe { sender.as_ref().slot() };
+        match core::mem::replace(&mut slot.state, Sending::ReceiverFinishedFirst) {
+            Sending::WaitingForReceiver(msg) => {
+                wakes.push(slot.waker.take());
+                Some(msg)
+            }
+            _ => unreachable!("rendez: a linked send holds its message"),
+        }
+    }
+
+    /// Hands `msg` straight to the first waiting receive if that is a blocked thread (which cannot
+    /// be cancelled, so it may take the message at once). Gives `msg` back otherwise.
+    fn hand_to_blocked_receiver(&mut self, msg: T, wakes: &mut WakeBatch) -> Result<(), T> {
+        let Some(first) = self.receivers.front() else {
+            return Err(msg);
+        };
+        // SAFETY: `first` is linked, so it is valid.
+        if !unsafe { first.as_ref() }.is_blocking() {
+            return Err(msg);
+        }
+        self.receivers.pop_front();
+        // SAFETY: it was linked, so it is valid and registered, and we hold the lock.
+        let slot = unsafe { first.as_ref().slot() };
+        slot.state = Receiving::SenderFinishedFirst(msg);
+        wakes.push(slot.waker.take());
+        Ok(())
+    }
+
+    /// Restores the invariant after an offer was added or a notified receive left: wakes waiting
+    /// receives, oldest first, while offers outnumber notified receives.
+    fn dispatch(&mut self, wakes: &mut WakeBatch) {
+        while self.has_unclaimed_offer() {
+            let Some(receiver) = self.receivers.pop_front() else {
+                return;
+            };
+            // SAFETY: `receiver` was linked, so it is valid and registered, and we hold the lock.
+            let (node, slot) = unsafe { (receiver.as_ref(), receiver.as_ref().slot()) };
+            if node.is_blocking() {
+                let msg = self.take_offer(wakes);
+                let msg = msg.expect("rendez: an unclaimed offer exists");
+                slot.state = Receiving::SenderFinishedFirst(msg);
+            } else {
+                slot.state = Receiving::Notified;
+                self.notified += 1;
+            }
+            wakes.push(slot.waker.take());
+        }
+    }
+
+    /// Unlinks every waiter, marking it disconnected, until `wakes` is full. Returns whether no
+    /// waiter is left.
+    fn disconnect_waiters(&mut self, wakes: &mut WakeBatch) -> bool {
+        while !wakes.is_full() {
+            if let Some(sender) = self.senders.pop_front() {
+                // SAFETY: `sender` was linked, so it is valid and registered; we hold the lock.
+                let slot = unsafe { sender.as_ref().slot() };
+                let state = core::mem::replace(&mut slot.state, Sending::Done);
+                slot.state = match state {
+                    Sending::WaitingForReceiver(msg) => Sending::Disconnected(msg),
+                    _ => unreachable!("rendez: a linked send holds its message"),
+                };
+                wakes.push(slot.waker.take());
+            } else if let Some(receiver) = self.receivers.pop_front() {
+                // SAFETY: as above, for a receive.
+                let slot = unsafe { receiver.as_ref().slot() };
+                slot.state = Receiving::Disconnected;
+                wakes.push(slot.waker.take());
+            } else {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl<T, L: Lock> Core<T, L> {
+    /// An open channel with no one waiting.
+    pub(crate) const fn new() -> Self {
+        Core {
+            exchange: Mutex::new(Exchange {
+                senders: WaitList::new(),
+                receivers: WaitList::new(),
+                held: None,
+                notified: 0,
+                closed: false,
+            }),
+        }
+    }
+
+    // === sending ===
+
+    /// Drives a send whose node is `waiter` (see [`Sending`] for its states).
+    pub(crate) fn poll_send(
+        &self,
+        waiter: Pin<&SendWaiter<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        let node = NonNull::from(&*waiter);
+        let mut wakes = WakeBatch::new();
+        let poll = self.exchange.with(|ex| {
+            // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
+            let slot = unsafe { waiter.slot() };
+            if !waiter.is_registered() {
+                let mut msg = match core::mem::replace(&mut slot.state, Sending::Done) {
+                    Sending::Init(msg) => msg,
+                    _ => panic!("rendez: send future polled after it completed"),
+                };
+                if ex.closed {
+                    return Poll::Ready(Err(SendError(msg)));
+                }
+                if ex.senders.is_empty() {
+                    if let Err(back) = ex.hand_to_blocked_receiver(msg, &mut wakes) {
+                        msg = back;
+                    } else {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                wakes.register(&mut slot.waker, cx.waker());
+                slot.state = Sending::WaitingForReceiver(msg);
+                // SAFETY: the node is pinned, in no list, and its owner unlinks it (in
+                // `cancel_send`) before it can be dropped.
+                unsafe { ex.senders.push_back(node) };
+                waiter.set_registered(true);
+                // An earlier send may now go to a blocked receive, or a receive is woken; either
+                // way this send, not first in line for a blocked receive, keeps waiting.
+                ex.dispatch(&mut wakes);
+                return Poll::Pending;
+            }
+            match slot.state {
+                Sending::WaitingForReceiver(_) => {
+                    wakes.register(&mut slot.waker, cx.waker());
+                    Poll::Pending
+                }
+                Sending::ReceiverFinishedFirst => {
+                    slot.state = Sending::Done;
+                    waiter.set_registered(false);
+                    Poll::Ready(Ok(()))
+                }
+                Sending::Disconnected(_) => {
+                    let Sending::Disconnected(msg) =
+                        core::mem::replace(&mut slot.state, Sending::Done)
+                    else {
+                        unreachable!()
+                    };
+                    waiter.set_registered(false);
+                    Poll::Ready(Err(SendError(msg)))
+                }
+                Sending::Init(_) | Sending::Done => unreachable!("rendez: a registered send"),
+            }
+        });
+        drop(wakes);
+        poll
+    }
+
+    /// Withdraws a send: returns its message unless a receive took it. Called when the future is
+    /// dropped or a blocking send times out; afterwards the node is unregistered and `Done`.
+    pub(crate) fn cancel_send(&self, waiter: Pin<&SendWaiter<T>>) -> Option<T> {
+        let node = NonNull::from(&*waiter);
+        let take = |slot: &mut crate::waiter::Slot<Sending<T>>| match core::mem::replace(
+            &mut slot.state,
+            Sending::Done,
+        ) {
+            Sending::Init(msg) | Sending::WaitingForReceiver(msg) | Sending::Disconnected(msg) => {
+                Some(msg)
+            }
+            Sending::ReceiverFinishedFirst | Sending::Done => None,
+        };
+        if !waiter.is_registered() {
+            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
+            return take(unsafe { waiter.slot() });
+        }
+        let msg = self.exchange.with(|ex| {
+            // SAFETY: we hold the lock; this is the only reference to the slot in this section.
+            let slot = unsafe { waiter.slot() };
+            if let Sending::WaitingForReceiver(_) = slot.state {
+                // SAFETY: a registered send in this state is linked in `senders`.
+                unsafe { ex.senders.remove(node) };
+                // Fewer offers: the invariant still holds; a receive notified for this message
+                // finds none and waits again, first in line.
+            }
+            waiter.set_registered(false);
+            take(slot)
+        });
+        msg
+    }
+
+    /// Hands `msg` to a receive that is waiting right now (CONTRACT rule 5).
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let mut wakes = WakeBatch::new();
+        let result = self.exchange.with(|ex| {
+            if ex.closed {
+                return Err(TrySendError::Disconnected(msg));
+            }
+            if ex.receivers.is_empty() {
+                return Err(TrySendError::Full(msg));
+            }
+            let Err(msg) = ex.hand_to_blocked_receiver(msg, &mut wakes) else {
+                return Ok(());
+            };
+            if ex.held.is_some() {
+                return Err(TrySendError::Full(msg));
+            }
+            ex.held = Some(msg);
+            ex.dispatch(&mut wakes);
+            Ok(())
+        });
+        drop(wakes);
+        result
+    }
+
+    // === receiving ===
+
+    /// Drives a receive whose node is `waiter` (see [`Receiving`] for its states). On `Ready` the
+    /// node is back in `Init`, ready for another receive (the `Stream` reuses it).
+    pub(crate) fn poll_recv(
+        &self,
+        waiter: Pin<&RecvWaiter<T>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, RecvError>> {
+        let node = NonNull::from(&*waiter);
+        let mut wakes = WakeBatch::new();
+        let poll = self.exchange.with(|ex| {
+            // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
+            let slot = unsafe { waiter.slot() };
+            let mut was_first_in_line = false;
+            if waiter.is_registered() {
+                match core::mem::replace(&mut slot.state, Receiving::Init) {
+                    Receiving::WaitingForSender => {
+                        // Still linked, and by the invariant nothing is offered to it yet.
+                        slot.state = Receiving::WaitingForSender;
+                        wakes.register(&mut slot.waker, cx.waker());
+                        return Poll::Pending;
+                    }
+                    Receiving::SenderFinishedFirst(msg) => {
+                        waiter.set_registered(false);
+                        return Poll::Ready(Ok(msg));
+                    }
+                    Receiving::Notified => {
+                        ex.notified -= 1;
+                        was_first_in_line = true;
+                    }
+                    Receiving::Disconnected | Receiving::Init => {}
+                }
+                waiter.set_registered(false);
+            }
+            // Not linked now: take an offer no earlier receive is waiting for, or wait.
+            if ex.has_unclaimed_offer() {
+                let msg = ex.take_offer(&mut wakes).expect("rendez: an offer exists");
+                return Poll::Ready(Ok(msg));
+            }
+            if ex.closed {
+                return Poll::Ready(Err(RecvError));
+            }
+            wakes.register(&mut slot.waker, cx.waker());
+            slot.state = Receiving::WaitingForSender;
+            // SAFETY: the node is pinned, in no list, and its owner unlinks it (in `cancel_recv`)
+            // before it can be dropped.
+            unsafe {
+                if was_first_in_line {
+                    // The offer it was woken for was withdrawn; it keeps its place in line.
+                    ex.receivers.push_front(node);
+                } else {
+                    ex.receivers.push_back(node);
+                }
+            }
+            waiter.set_registered(true);
+            Poll::Pending
+        });
+        drop(wakes);
+        poll
+    }
+
+    /// Withdraws a receive. Returns a message that was already handed to it (blocking receives
+    /// only); a notified receive passes its turn on. Afterwards the node is unregistered, `Init`.
+    pub(crate) fn cancel_recv(&self, waiter: Pin<&RecvWaiter<T>>) -> Option<T> {
+        if !waiter.is_registered() {
+            return None;
+        }
+        let node = NonNull::from(&*waiter);
+        let mut wakes = WakeBatch::new();
+        let msg = self.exchange.with(|ex| {
+            // SAFETY: we hold the lock; this is the only reference to the slot in this section.
+            let slot = unsafe { waiter.slot() };
+            waiter.set_registered(false);
+            match core::mem::replace(&mut slot.state, Receiving::Init) {
+                Receiving::WaitingForSender => {
+                    // SAFETY: a registered receive in this state is linked in `receivers`.
+                    unsafe { ex.receivers.remove(node) };
+                    None
+                }
+                Receiving::Notified => {
+                    ex.notified -= 1;
+                    ex.dispatch(&mut wakes);
+                    None
+                }
+                Receiving::SenderFinishedFirst(msg) => Some(msg),
+                Receiving::Disconnected | Receiving::Init => None,
+            }
+        });
+        drop(wakes);
+        msg
+    }
+
+    /// Takes a message from a waiting send, or the held `try_send` message (CONTRACT rule 5).
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut wakes = WakeBatch::new();
+        let result = self.exchange.with(|ex| match ex.take_offer(&mut wakes) {
+            // A receive notified for this offer will find none and wait again, first in line.
+            Some(msg) => Ok(msg),
+            None if ex.closed => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
+        });
+        drop(wakes);
+        result
+    }
+
+    // === closing ===
+
+    /// Closes the channel and wakes every waiter. Returns `true` if this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        let mut closed_now = None;
+        loop {
+            let mut wakes = WakeBatch::new();
+            let done = self.exchange.with(|ex| {
+                if closed_now.is_none() {
+                    closed_now = Some(!ex.closed);
+                    ex.closed = true;
+                }
+                ex.disconnect_waiters(&mut wakes)
+            });
+            // Woken with the lock released; the next batch (if any) relocks. No waiter can join
+            // in between: every operation sees `closed` first.
+            drop(wakes);
+            if done {
+                return closed_now.unwrap_or(false);
+            }
+        }
+    }
+
+    /// Whether the channel is closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.exchange.with(|ex| ex.closed)
+    }
+
+    /// Takes back the held `try_send` message, for when no receiver is left to take it. The
+    /// caller drops it outside the lock.
+    pub(crate) fn take_held(&self) -> Option<T> {
+        self.exchange.with(|ex| ex.held.take())
+    }
+}
+
+impl<T, L: Lock> core::fmt::Debug for Core<T, L> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Copy out under the lock; format (user code: the formatter's writer) after releasing it.
+        let (senders, receivers, held, closed) = self.exchange.with(|ex| {
+            (
+                ex.senders.len(),
+                ex.receivers.len(),
+                ex.held.is_some(),
+                ex.closed,
+            )
+        });
+        f.debug_struct("Core")
+            .field("waiting_senders", &senders)
+            .field("waiting_receivers", &receivers)
+            .field("holds_try_send_message", &held)
+            .field("closed", &closed)
+            .finish()
+    }
+}

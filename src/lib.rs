@@ -1,0 +1,43 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+#[cfg(any(feature = "alloc", test))]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+// The machinery: one file per role.
+mod error;
+mod exchange;
+mod list;
+pub mod lock;
+mod recv;
+mod send;
+mod static_channel;
+mod waiter;
+mod wake;
+
+// The counted handles (`alloc`) and the blocking calls (`std`).
+#[cfg(feature = "std")]
+mod blocking;
+#[cfg(feature = "alloc")]
+mod channel;
+#[cfg(feature = "alloc")]
+mod receiver;
+#[cfg(feature = "alloc")]
+mod sender;
+
+#[cfg(feature = "alloc")]
+pub use channel::{channel, channel_with};
+pub use error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+#[cfg(feature = "alloc")]
+pub use receiver::Receiver;
+pub use recv::RecvFut;
+pub use send::SendFut;
+#[cfg(feature = "alloc")]
+pub use sender::Sender;
+pub use static_channel::Channel;

@@ -1,0 +1,169 @@
+//! An intrusive, doubly linked FIFO of pinned [`Waiter`] nodes. It allocates nothing: the nodes
+//! live in the futures (or on blocked threads' stacks) that wait.
+//!
+//! Every method must be called with the channel lock held; `&mut WaitList` inside the
+//! lock-guarded exchange is how the code shows that.
+
+use core::ptr::NonNull;
+
+use crate::waiter::Waiter;
+
+/// A FIFO of waiting nodes.
+pub(crate) struct WaitList<S> {
+    /// The node that has waited longest.
+    head: Option<NonNull<Waiter<S>>>,
+    /// The node that started waiting last.
+    tail: Option<NonNull<Waiter<S>>>,
+    /// How many nodes are linked.
+    len: usize,
+}
+
+impl<S> WaitList<S> {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        WaitList {
+            head: None,
+            tail: None,
+            len: 0,
+        }
+    }
+
+    /// How many nodes are linked.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no node is linked.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// The node that has waited longest, left in place.
+    pub(crate) fn front(&self) -> Option<NonNull<Waiter<S>>> {
+        self.head
+    }
+
+    /// Links `node` at the back.
+    ///
+    /// # Safety
+    ///
+    /// `node` is in no list, and stays valid and unmoved until it is unlinked again (its owner
+    /// unlinks it under the lock before it is dropped).
+    pub(crate) unsafe fn push_back(&mut self, node: NonNull<Waiter<S>>) {
+        // SAFETY: the caller guarantees `node` is valid; the lock gives us its links.
+        unsafe {
+            let links = &mut *node.as_ref().links();
+            links.prev = self.tail;
+            links.next = None;
+        }
+        match self.tail {
+            // SAFETY: `tail` is linked, so it is valid (the push contract of every node).
+            Some(tail) => unsafe { (*tail.as_ref().links()).next = Some(node) },
+            None => self.head = Some(node),
+        }
+        self.tail = Some(node);
+        self.len += 1;
+    }
+
+    /// Links `node` at the front: for a waiter that was already first in line and keeps its turn.
+    ///
+    /// # Safety
+    ///
+    /// As for [`WaitList::push_back`].
+    pub(crate) unsafe fn push_front(&mut self, node: NonNull<Waiter<S>>) {
+        // SAFETY: the caller guarantees `node` is valid; the lock gives us its links.
+        unsafe {
+            let links = &mut *node.as_ref().links();
+            links.prev = None;
+            links.next = self.head;
+        }
+        match self.head {
+            // SAFETY: `head` is linked, so it is valid.
+            Some(head) => unsafe { (*head.as_ref().links()).prev = Some(node) },
+            None => self.tail = Some(node),
+        }
+        self.head = Some(node);
+        self.len += 1;
+    }
+
+    /// Unlinks and returns the node that has waited longest.
+    pub(crate) fn pop_front(&mut self) -> Option<NonNull<Waiter<S>>> {
+        let node = self.head?;
+        // SAFETY: `node` is linked, so it is valid and in this list.
+        unsafe { self.remove(node) };
+        Some(node)
+    }
+
+    /// Unlinks `node`.
+    ///
+    /// # Safety
+    ///
+    /// `node` is linked in this list.
+    pub(crate) unsafe fn remove(&mut self, node: NonNull<Waiter<S>>) {
+        // SAFETY: the caller guarantees `node` is in this list, so it and its neighbours are valid.
+        unsafe {
+            let links = &mut *node.as_ref().links();
+            match links.prev {
+                Some(prev) => (*prev.as_ref().links()).next = links.next,
+                None => self.head = links.next,
+            }
+            match links.next {
+                Some(next) => (*next.as_ref().links()).prev = links.prev,
+                None => self.tail = links.prev,
+            }
+            links.prev = None;
+            links.next = None;
+        }
+        self.len -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::pin::pin;
+
+    fn order(list: &mut WaitList<u32>) -> alloc::vec::Vec<u32> {
+        let mut out = alloc::vec::Vec::new();
+        while let Some(n) = list.pop_front() {
+            // SAFETY: the test owns every node and nothing else touches them.
+            out.push(unsafe { n.as_ref().slot().state });
+        }
+        out
+    }
+
+    #[test]
+    fn fifo_front_and_remove_keep_links_consistent() {
+        let a = pin!(Waiter::new(1u32, false));
+        let b = pin!(Waiter::new(2u32, false));
+        let c = pin!(Waiter::new(3u32, false));
+        let d = pin!(Waiter::new(4u32, false));
+        let (a, b, c, d) = (
+            NonNull::from(&*a),
+            NonNull::from(&*b),
+            NonNull::from(&*c),
+            NonNull::from(&*d),
+        );
+        let mut list = WaitList::new();
+        // SAFETY: the nodes are pinned on this stack frame and outlive the list's use of them.
+        unsafe {
+            list.push_back(b);
+            list.push_back(c);
+            list.push_front(a);
+            list.push_back(d);
+            assert_eq!(list.len(), 4);
+            list.remove(c);
+            assert_eq!(list.len(), 3);
+            assert_eq!(list.front(), Some(a));
+        }
+        assert_eq!(order(&mut list), [1, 2, 4]);
+        assert!(list.is_empty());
+        // SAFETY: as above; the list is empty again, so the nodes are in no list.
+        unsafe {
+            list.push_back(d);
+            list.remove(d);
+        }
+        assert_eq!(list.len(), 0);
+        assert!(list.is_empty() && list.front().is_none());
+    }
+}

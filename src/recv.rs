@@ -1,0 +1,88 @@
+//! The receive future.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use crate::error::RecvError;
+use crate::exchange::Core;
+use crate::lock::{DefaultLock, Lock};
+use crate::waiter::{Receiving, RecvWaiter};
+
+pin_project! {
+    /// A receive in progress, returned by `recv`. It resolves to the next message, or to
+    /// [`RecvError`] once the channel is closed and no `try_send` message is held.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it at any point loses no message: it takes one only inside the poll that returns
+    /// it. If it was woken for a message and is dropped before taking it, the next waiting receive
+    /// is woken in its place.
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct RecvFut<'a, T, L: Lock = DefaultLock> {
+        core: &'a Core<T, L>,
+        // Whether it has resolved; a resolved receive must not start another one.
+        done: bool,
+        #[pin]
+        waiter: RecvWaiter<T>,
+    }
+
+    impl<'a, T, L: Lock> PinnedDrop for RecvFut<'a, T, L> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            // Only a blocked thread's receive is handed messages; its owner collects them before
+            // dropping. Anything here is dropped after the lock is released.
+            drop(this.core.cancel_recv(this.waiter.as_ref()));
+        }
+    }
+}
+
+impl<'a, T, L: Lock> RecvFut<'a, T, L> {
+    /// A receive on `core`; `blocking` marks a thread that parks until it is done, which may be
+    /// handed a message directly.
+    pub(crate) fn new(core: &'a Core<T, L>, blocking: bool) -> Self {
+        RecvFut {
+            core,
+            done: false,
+            waiter: RecvWaiter::new(Receiving::Init, blocking),
+        }
+    }
+
+    /// Withdraws the receive: returns a message already handed to it (blocking receives only).
+    #[cfg(feature = "std")]
+    pub(crate) fn cancel(self: Pin<&mut Self>) -> Option<T> {
+        let this = self.project();
+        this.core.cancel_recv(this.waiter.as_ref())
+    }
+}
+
+impl<T, L: Lock> Future for RecvFut<'_, T, L> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        assert!(
+            !*this.done,
+            "rendez: receive future polled after it completed"
+        );
+        let poll = this.core.poll_recv(this.waiter.as_ref(), cx);
+        *this.done = poll.is_ready();
+        poll
+    }
+}
+
+impl<T, L: Lock> fmt::Debug for RecvFut<'_, T, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvFut")
+            .field("waiting", &self.waiter.is_registered())
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: as for `SendFut`: the node is reached by other threads only under the channel lock.
+unsafe impl<T: Send, L: Lock + Sync> Send for RecvFut<'_, T, L> {}
+// SAFETY: `&RecvFut` exposes only `Debug`, which reads the owner-only flag.
+unsafe impl<T: Send, L: Lock + Sync> Sync for RecvFut<'_, T, L> {}

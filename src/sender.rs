@@ -1,0 +1,151 @@
+//! The sending half of a counted channel.
+
+use alloc::sync::Arc;
+use core::fmt;
+use core::sync::atomic::Ordering;
+
+use crate::channel::{check_count, Shared};
+use crate::error::TrySendError;
+use crate::lock::{DefaultLock, Lock};
+use crate::send::SendFut;
+
+/// The sending half of a channel made by [`channel`](crate::channel). Clone it to send from many
+/// tasks or threads; the channel closes when the last `Sender` is dropped.
+pub struct Sender<T, L: Lock = DefaultLock> {
+    /// The channel, shared with every other handle.
+    shared: Arc<Shared<T, L>>,
+}
+
+impl<T, L: Lock> Sender<T, L> {
+    /// A handle that was already counted in `shared.senders`.
+    pub(crate) fn new(shared: Arc<Shared<T, L>>) -> Self {
+        Sender { shared }
+    }
+
+    /// Sends `msg`, waiting until a receive takes it.
+    ///
+    /// Resolves to `Ok(())` only after a receive has taken the message, or to
+    /// [`SendError`](crate::SendError) with the message if the channel closes first.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it resolves withdraws the message: unless a receive already took
+    /// it, it is dropped with the future and never received. Safe in `select!` and under timeouts.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let (tx, rx) = rendez::channel();
+    /// let (sent, got) = futures::join!(tx.send(1), rx.recv());
+    /// assert_eq!((sent, got), (Ok(()), Ok(1)));
+    /// # });
+    /// ```
+    pub fn send(&self, msg: T) -> SendFut<'_, T, L> {
+        SendFut::new(&self.shared.core, msg, false)
+    }
+
+    /// Hands `msg` to a receive that is waiting right now, or gives it back at once.
+    ///
+    /// A blocked thread takes the message immediately; for waiting async receives the message is
+    /// held (one at a time per channel) and the first of them to be polled returns it.
+    ///
+    /// ```
+    /// use rendez::TrySendError;
+    /// let (tx, _rx) = rendez::channel();
+    /// assert_eq!(tx.try_send(1), Err(TrySendError::Full(1))); // no receive is waiting
+    /// ```
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.shared.core.try_send(msg)
+    }
+
+    /// Closes the channel: pending and future sends fail with their message, and receives fail once
+    /// a held `try_send` message (if any) is taken. Returns `true` if this call closed it.
+    ///
+    /// ```
+    /// let (tx, rx) = rendez::channel::<u8>();
+    /// assert!(tx.close());
+    /// assert!(!rx.close());
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.shared.core.close()
+    }
+
+    /// Whether the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.core.is_closed()
+    }
+
+    /// How many `Sender`s of this channel exist.
+    pub fn sender_count(&self) -> usize {
+        self.shared.senders.load(Ordering::Acquire)
+    }
+
+    /// How many `Receiver`s of this channel exist.
+    pub fn receiver_count(&self) -> usize {
+        self.shared.receivers.load(Ordering::Acquire)
+    }
+
+    /// Whether `other` sends on the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T, L: Lock> Sender<T, L> {
+    /// Sends `msg`, blocking this thread until a receive takes it or the channel closes.
+    ///
+    /// Do not call it from inside an async task: it parks the whole executor thread.
+    ///
+    /// ```
+    /// let (tx, rx) = rendez::channel();
+    /// let t = std::thread::spawn(move || rx.recv_blocking());
+    /// tx.send_blocking(5).unwrap();
+    /// assert_eq!(t.join().unwrap(), Ok(5));
+    /// ```
+    pub fn send_blocking(&self, msg: T) -> Result<(), crate::SendError<T>> {
+        self.shared.core.send_blocking(msg)
+    }
+
+    /// Sends `msg`, blocking for at most `timeout` until a receive takes it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rendez::SendTimeoutError;
+    /// let (tx, _rx) = rendez::channel();
+    /// let res = tx.send_timeout(1, Duration::from_millis(10));
+    /// assert_eq!(res, Err(SendTimeoutError::Timeout(1)));
+    /// ```
+    pub fn send_timeout(
+        &self,
+        msg: T,
+        timeout: core::time::Duration,
+    ) -> Result<(), crate::SendTimeoutError<T>> {
+        self.shared.core.send_timeout(msg, timeout)
+    }
+}
+
+impl<T, L: Lock> Clone for Sender<T, L> {
+    fn clone(&self) -> Self {
+        check_count(self.shared.senders.fetch_add(1, Ordering::Relaxed));
+        Sender::new(self.shared.clone())
+    }
+}
+
+impl<T, L: Lock> Drop for Sender<T, L> {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.core.close();
+        }
+    }
+}
+
+impl<T, L: Lock> fmt::Debug for Sender<T, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("senders", &self.sender_count())
+            .field("receivers", &self.receiver_count())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

@@ -1,0 +1,125 @@
+//! A channel that needs no allocator: it can live in a `static`.
+
+use core::fmt;
+
+use crate::error::{TryRecvError, TrySendError};
+use crate::exchange::Core;
+use crate::lock::{DefaultLock, Lock};
+use crate::recv::RecvFut;
+use crate::send::SendFut;
+
+/// A rendezvous channel by value, with a `const fn new`, for a `static` or any place without an
+/// allocator. Any number of tasks may send and receive through a shared reference.
+///
+/// It has no handle counts, so it disconnects only by [`Channel::close`].
+///
+/// ```
+/// static CH: rendez::Channel<u32> = rendez::Channel::new();
+///
+/// # futures::executor::block_on(async {
+/// let (sent, got) = futures::join!(CH.send(7), CH.recv());
+/// assert_eq!((sent, got), (Ok(()), Ok(7)));
+/// # });
+/// ```
+pub struct Channel<T, L: Lock = DefaultLock> {
+    /// The exchange where sends and receives meet.
+    core: Core<T, L>,
+}
+
+impl<T, L: Lock> Channel<T, L> {
+    /// An open channel.
+    pub const fn new() -> Self {
+        Channel { core: Core::new() }
+    }
+
+    /// Sends `msg`, waiting until a receive takes it; see [`Sender::send`](crate::Sender::send)
+    /// for the rules.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it resolves withdraws the message: unless a receive already took
+    /// it, it is dropped with the future and never received.
+    pub fn send(&self, msg: T) -> SendFut<'_, T, L> {
+        SendFut::new(&self.core, msg, false)
+    }
+
+    /// Hands `msg` to a receive that is waiting right now, or gives it back at once.
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.core.try_send(msg)
+    }
+
+    /// Receives a message, waiting until a send offers one.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future loses no message: it takes one only in the poll that returns it.
+    pub fn recv(&self) -> RecvFut<'_, T, L> {
+        RecvFut::new(&self.core, false)
+    }
+
+    /// Takes a message from a send that is waiting right now, or returns at once.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.core.try_recv()
+    }
+
+    /// Closes the channel; returns `true` if this call closed it. A held `try_send` message is
+    /// still returned to the next receive.
+    pub fn close(&self) -> bool {
+        self.core.close()
+    }
+
+    /// Whether the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T, L: Lock> Channel<T, L> {
+    /// Sends `msg`, blocking this thread until a receive takes it or the channel closes.
+    pub fn send_blocking(&self, msg: T) -> Result<(), crate::SendError<T>> {
+        self.core.send_blocking(msg)
+    }
+
+    /// Sends `msg`, blocking for at most `timeout`.
+    pub fn send_timeout(
+        &self,
+        msg: T,
+        timeout: core::time::Duration,
+    ) -> Result<(), crate::SendTimeoutError<T>> {
+        self.core.send_timeout(msg, timeout)
+    }
+
+    /// Receives a message, blocking this thread until one is handed over or the channel closes.
+    pub fn recv_blocking(&self) -> Result<T, crate::RecvError> {
+        self.core.recv_blocking()
+    }
+
+    /// Receives a message, blocking for at most `timeout`.
+    pub fn recv_timeout(
+        &self,
+        timeout: core::time::Duration,
+    ) -> Result<T, crate::RecvTimeoutError> {
+        self.core.recv_timeout(timeout)
+    }
+}
+
+impl<T, L: Lock> Default for Channel<T, L> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, L: Lock> Drop for Channel<T, L> {
+    fn drop(&mut self) {
+        // Nothing can wait on a channel being dropped (futures borrow it); only a held `try_send`
+        // message may be left, and it is dropped here like any unreceived value.
+        drop(self.core.take_held());
+    }
+}
+
+impl<T, L: Lock> fmt::Debug for Channel<T, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel").field("core", &self.core).finish()
+    }
+}

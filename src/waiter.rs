@@ -1,0 +1,135 @@
+//! The waiter node: one per waiting operation, living inside its future (or on the stack of a
+//! blocked thread), pinned, and linked into one of the channel's wait lists while it waits.
+//!
+//! Who may touch what:
+//! - `links` belong to the [`WaitList`](crate::list::WaitList) the node is in, under the channel lock.
+//! - `slot` (the state and the waker) is touched under the channel lock while the node is
+//!   *registered*; before registration and after its owner has seen the outcome, only the owner
+//!   touches it.
+//! - `registered` is touched only by the owner; `blocking` never changes.
+
+use core::cell::{Cell, UnsafeCell};
+use core::marker::PhantomPinned;
+use core::ptr::NonNull;
+use core::task::Waker;
+
+/// The state of a send, the sender's half of the seed's exchange slot.
+pub(crate) enum Sending<T> {
+    /// Not yet offered: the future alone holds the message.
+    /// → `WaitingForReceiver` when it registers; → `Done` if the channel is closed.
+    Init(T),
+    /// In the senders' list with its message, waiting for a receive to take it.
+    /// → `ReceiverFinishedFirst` when a receive takes it; → `Disconnected` on close.
+    WaitingForReceiver(T),
+    /// A receive took the message and unlinked the node; the send completes on its next poll.
+    /// → `Done`.
+    ReceiverFinishedFirst,
+    /// The channel closed while the message waited; unlinked, the message goes back to the sender.
+    /// → `Done`.
+    Disconnected(T),
+    /// The outcome was returned (or the future was cancelled); nothing is left.
+    Done,
+}
+
+/// The state of a receive, the receiver's half of the seed's exchange slot.
+pub(crate) enum Receiving<T> {
+    /// Not waiting. → `WaitingForSender` when it registers.
+    Init,
+    /// In the receivers' list, waiting for a message to be offered.
+    /// → `Notified` (async) or `SenderFinishedFirst` (blocking) when one is; → `Disconnected`.
+    WaitingForSender,
+    /// Unlinked and woken because a message is offered (a waiting send or the held `try_send`
+    /// message). The receive takes it on its next poll; counted in `Exchange::notified`.
+    /// → `Init` when polled or cancelled (the turn passes on).
+    Notified,
+    /// Blocking receivers only: a sender handed the message over directly and unlinked the node.
+    /// → `Init` when the owner takes it.
+    SenderFinishedFirst(T),
+    /// Unlinked because the channel closed. → `Init`.
+    Disconnected,
+}
+
+/// The links of a node in a [`WaitList`](crate::list::WaitList).
+pub(crate) struct Links<S> {
+    /// The node before this one, nearer the front.
+    pub(crate) prev: Option<NonNull<Waiter<S>>>,
+    /// The node after this one, nearer the back.
+    pub(crate) next: Option<NonNull<Waiter<S>>>,
+}
+
+/// What a waiter shares with the channel: its state and the waker to wake it with.
+pub(crate) struct Slot<S> {
+    /// Where the operation stands (a [`Sending`] or a [`Receiving`]).
+    pub(crate) state: S,
+    /// The waker of the latest poll; taken by whoever completes or notifies the waiter.
+    pub(crate) waker: Option<Waker>,
+}
+
+/// A pinned node for one waiting operation.
+pub(crate) struct Waiter<S> {
+    /// List links, owned by the list the node is in.
+    links: UnsafeCell<Links<S>>,
+    /// State and waker; see the module docs for who may touch them when.
+    slot: UnsafeCell<Slot<S>>,
+    /// Owner-only: whether the channel may hold a pointer to this node. While `false` the owner
+    /// has exclusive access to `slot`.
+    registered: Cell<bool>,
+    /// The owner is a thread parked in a blocking call: it cannot be cancelled between polls, so a
+    /// sender may hand it the message directly (CONTRACT rule 1).
+    blocking: bool,
+    /// Nodes are linked by address, so they must not move.
+    _pinned: PhantomPinned,
+}
+
+/// A waiting send.
+pub(crate) type SendWaiter<T> = Waiter<Sending<T>>;
+/// A waiting receive.
+pub(crate) type RecvWaiter<T> = Waiter<Receiving<T>>;
+
+impl<S> Waiter<S> {
+    /// A node in `state`, not registered with any channel.
+    pub(crate) const fn new(state: S, blocking: bool) -> Self {
+        Waiter {
+            links: UnsafeCell::new(Links {
+                prev: None,
+                next: None,
+            }),
+            slot: UnsafeCell::new(Slot { state, waker: None }),
+            registered: Cell::new(false),
+            blocking,
+            _pinned: PhantomPinned,
+        }
+    }
+
+    /// Whether the owner of this node is a blocked thread.
+    pub(crate) fn is_blocking(&self) -> bool {
+        self.blocking
+    }
+
+    /// Owner-only: whether the channel may hold a pointer to this node.
+    pub(crate) fn is_registered(&self) -> bool {
+        self.registered.get()
+    }
+
+    /// Owner-only: records whether the channel may hold a pointer to this node.
+    pub(crate) fn set_registered(&self, registered: bool) {
+        self.registered.set(registered);
+    }
+
+    /// The node's links.
+    pub(crate) fn links(&self) -> *mut Links<S> {
+        self.links.get()
+    }
+
+    /// The node's state and waker.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the channel lock, or owns the node while it is not registered, and no
+    /// other reference to the slot is alive while the returned one is.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn slot(&self) -> &mut Slot<S> {
+        // SAFETY: exclusivity is the caller's obligation, stated above.
+        unsafe { &mut *self.slot.get() }
+    }
+}

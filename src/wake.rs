@@ -1,0 +1,93 @@
+//! Wakers collected under the lock and woken after it is released.
+//!
+//! Waking outside the critical section keeps it short (the woken task does not run into a held
+//! lock) and means no user code (a waker's `wake` or `drop`) ever runs while the lock is held.
+
+use core::task::Waker;
+
+/// How many wakers one batch holds. One operation wakes at most two parties; `close` wakes
+/// everyone in batches of this size, releasing the lock between batches.
+const CAPACITY: usize = 8;
+
+/// Wakers to wake once the lock is released. Dropping the batch wakes them.
+pub(crate) struct WakeBatch {
+    /// The wakers to wake, in `wakers[..len]`.
+    wakers: [Option<Waker>; CAPACITY],
+    /// How many entries of `wakers` are filled.
+    len: usize,
+    /// A waker replaced by a newer one: dropped, not woken, after the lock is released.
+    displaced: Option<Waker>,
+}
+
+impl WakeBatch {
+    /// An empty batch.
+    pub(crate) const fn new() -> Self {
+        WakeBatch {
+            wakers: [const { None }; CAPACITY],
+            len: 0,
+            displaced: None,
+        }
+    }
+
+    /// Whether another waker still fits.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == CAPACITY
+    }
+
+    /// Adds `waker` (if any) to be woken.
+    ///
+    /// # Panics
+    ///
+    /// If the batch is full; callers that add many check [`WakeBatch::is_full`] first.
+    pub(crate) fn push(&mut self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            assert!(!self.is_full(), "rendez: wake batch overflow");
+            self.wakers[self.len] = Some(waker);
+            self.len += 1;
+        }
+    }
+
+    /// Stores `waker` as the one registered in `slot`, unless it already wakes the same task; a
+    /// replaced waker is kept to be dropped after the lock is released.
+    pub(crate) fn register(&mut self, slot: &mut Option<Waker>, waker: &Waker) {
+        match slot {
+            Some(current) if current.will_wake(waker) => {}
+            _ => {
+                // Clone before touching the slot: if a user's `clone` panics, nothing changed.
+                let new = waker.clone();
+                if let Some(old) = slot.replace(new) {
+                    debug_assert!(self.displaced.is_none());
+                    self.displaced = Some(old);
+                }
+            }
+        }
+    }
+
+    /// Wakes every collected waker. If one `wake` panics, the rest are still woken while the panic
+    /// unwinds (a second panic during that aborts, as any panic during unwinding does).
+    fn wake_remaining(&mut self) {
+        /// Wakes whatever is left if the current `wake` call unwinds.
+        struct Rest<'a>(&'a mut WakeBatch);
+        impl Drop for Rest<'_> {
+            fn drop(&mut self) {
+                self.0.wake_remaining();
+            }
+        }
+
+        while self.len > 0 {
+            self.len -= 1;
+            if let Some(waker) = self.wakers[self.len].take() {
+                let rest = Rest(self);
+                waker.wake();
+                core::mem::forget(rest);
+            }
+        }
+    }
+}
+
+impl Drop for WakeBatch {
+    fn drop(&mut self) {
+        self.wake_remaining();
+        // `displaced` drops after the wakers are woken, outside the lock.
+    }
+}
