@@ -1,3 +1,5 @@
+mod common;
+
 use std::thread;
 
 #[test]
