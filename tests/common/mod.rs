@@ -75,7 +75,7 @@ impl Default for TestWaker {
 }
 
 /// Counts live and dropped values of [`Tracked`].
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct DropLog {
     dropped: AtomicUsize,
 }
