@@ -176,24 +176,28 @@ impl<T, L: Lock> Core<T, L> {
         waiter: Pin<&SendWaiter<T>>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
+        if !waiter.is_registered() {
+            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
+            let unstarted = matches!(unsafe { waiter.slot() }.state, Sending::Init(_));
+            assert!(unstarted, "rendez: send future polled after it completed");
+        }
         let node = NonNull::from(&*waiter);
         let mut wakes = WakeBatch::new();
         let poll = self.exchange.with(|ex| {
             // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
             let slot = unsafe { waiter.slot() };
             if !waiter.is_registered() {
-                let mut msg = match core::mem::replace(&mut slot.state, Sending::Done) {
-                    Sending::Init(msg) => msg,
-                    _ => panic!("rendez: send future polled after it completed"),
+                let Sending::Init(mut msg) = core::mem::replace(&mut slot.state, Sending::Done)
+                else {
+                    unreachable!("rendez: checked above")
                 };
                 if ex.closed {
                     return Poll::Ready(Err(SendError(msg)));
                 }
                 if ex.senders.is_empty() {
-                    if let Err(back) = ex.hand_to_blocked_receiver(msg, &mut wakes) {
-                        msg = back;
-                    } else {
-                        return Poll::Ready(Ok(()));
+                    match ex.hand_to_blocked_receiver(msg, &mut wakes) {
+                        Ok(()) => return Poll::Ready(Ok(())),
+                        Err(back) => msg = back,
                     }
                 }
                 wakes.register(&mut slot.waker, cx.waker());
@@ -207,26 +211,16 @@ impl<T, L: Lock> Core<T, L> {
                 ex.dispatch(&mut wakes);
                 return Poll::Pending;
             }
-            match slot.state {
-                Sending::WaitingForReceiver(_) => {
-                    wakes.register(&mut slot.waker, cx.waker());
-                    Poll::Pending
-                }
-                Sending::ReceiverFinishedFirst => {
-                    slot.state = Sending::Done;
-                    waiter.set_registered(false);
-                    Poll::Ready(Ok(()))
-                }
-                Sending::Disconnected(_) => {
-                    let Sending::Disconnected(msg) =
-                        core::mem::replace(&mut slot.state, Sending::Done)
-                    else {
-                        unreachable!()
-                    };
-                    waiter.set_registered(false);
-                    Poll::Ready(Err(SendError(msg)))
-                }
-                Sending::Init(_) | Sending::Done => unreachable!("rendez: a registered send"),
+            if let Sending::WaitingForReceiver(_) = slot.state {
+                wakes.register(&mut slot.waker, cx.waker());
+                return Poll::Pending;
+            }
+            // Unlinked by a receive or by `close`: the outcome is final.
+            waiter.set_registered(false);
+            match core::mem::replace(&mut slot.state, Sending::Done) {
+                Sending::ReceiverFinishedFirst => Poll::Ready(Ok(())),
+                Sending::Disconnected(msg) => Poll::Ready(Err(SendError(msg))),
+                _ => unreachable!("rendez: a registered send is waiting or finished"),
             }
         });
         drop(wakes);
