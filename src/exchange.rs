@@ -324,7 +324,10 @@ impl<T, L: Lock> Core<T, L> {
                 return Poll::Ready(Ok(msg));
             }
             if ex.closed {
-                return Poll::Ready(Err(RecvError));
+                // No receive may report the disconnection while the held message is undelivered
+                // (rule 6), so after close whoever polls first takes it; the receive that was
+                // woken for it then finds nothing and reports the disconnection itself.
+                return Poll::Ready(ex.held.take().ok_or(RecvError));
             }
             wakes.register(&mut slot.waker, cx.waker());
             slot.state = Receiving::WaitingForSender;
@@ -354,6 +357,11 @@ impl<T, L: Lock> Core<T, L> {
         let node = NonNull::from(&*waiter);
         let mut wakes = WakeBatch::new();
         let msg = self.exchange.with(|ex| {
+            // Checked again under the lock: a `Receiver` may withdraw its stream node from several
+            // threads through `&self`, and only the first to get here finds it registered.
+            if !waiter.is_registered() {
+                return None;
+            }
             // SAFETY: we hold the lock; this is the only reference to the slot in this section.
             let slot = unsafe { waiter.slot() };
             waiter.set_registered(false);

@@ -58,6 +58,7 @@ impl<T, L: Lock> Receiver<T, L> {
     /// # });
     /// ```
     pub fn recv(&self) -> RecvFut<'_, T, L> {
+        self.withdraw_stream();
         RecvFut::new(&self.shared.core, false)
     }
 
@@ -70,6 +71,7 @@ impl<T, L: Lock> Receiver<T, L> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty)); // no send is waiting
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.withdraw_stream();
         self.shared.core.try_recv()
     }
 
@@ -104,6 +106,16 @@ impl<T, L: Lock> Receiver<T, L> {
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// Takes this handle's stream out of line before it receives another way: a `next()` future
+    /// dropped while waiting leaves the stream registered, and a receive on the same handle must
+    /// not wait behind it. A turn the stream was woken for passes on.
+    fn withdraw_stream(&self) {
+        if self.stream.is_registered() {
+            // An async node is never handed a message, so nothing comes back.
+            drop(self.shared.core.cancel_recv(self.stream.as_ref()));
+        }
+    }
 }
 
 #[cfg(feature = "std")]
@@ -118,6 +130,7 @@ impl<T, L: Lock> Receiver<T, L> {
     /// assert_eq!(rx.recv_blocking(), Ok("hi"));
     /// ```
     pub fn recv_blocking(&self) -> Result<T, crate::RecvError> {
+        self.withdraw_stream();
         self.shared.core.recv_blocking()
     }
 
@@ -133,6 +146,7 @@ impl<T, L: Lock> Receiver<T, L> {
         &self,
         timeout: core::time::Duration,
     ) -> Result<T, crate::RecvTimeoutError> {
+        self.withdraw_stream();
         self.shared.core.recv_timeout(timeout)
     }
 }
@@ -142,11 +156,11 @@ impl<T, L: Lock> Stream for Receiver<T, L> {
 
     /// Polls for the next message; `None` once the channel is closed and drained.
     ///
-    /// The stream's waiter stays registered while `Pending`, until the next `poll_next` or until
-    /// the `Receiver` is dropped, so dropping a `next()` future loses no message. While it stays
-    /// registered it keeps its place in line: if you stop polling the stream for good, drop the
-    /// `Receiver` (or use [`Receiver::recv`], whose future withdraws on drop) so that other
-    /// receivers are not kept waiting behind it.
+    /// The stream's waiter stays registered while `Pending`, until the next `poll_next`, until
+    /// another receive method is called on this `Receiver`, or until it is dropped; dropping a
+    /// `next()` future loses no message. While it stays registered it keeps its place in line: if
+    /// you stop using this `Receiver` for good, drop it so that other receivers are not kept
+    /// waiting behind it.
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         if this.terminated {
@@ -199,9 +213,10 @@ impl<T, L: Lock> fmt::Debug for Receiver<T, L> {
     }
 }
 
-// SAFETY: the stream node is reached by other threads only under the channel lock; its owner-only
-// flag is touched only through `&mut Receiver` (`poll_next`, `drop`). Messages of type `T` move
+// SAFETY: the stream node is reached by other threads only under the channel lock (its flag is an
+// atomic). Messages of type `T` move
 // between threads, hence `T: Send`; the rest is an `Arc` of a `Sync` core.
 unsafe impl<T: Send, L: Lock + Send + Sync> Send for Receiver<T, L> {}
-// SAFETY: `&Receiver` never touches the stream node; everything it reaches is the `Sync` core.
+// SAFETY: through `&Receiver` the stream node is only withdrawn, which reads its atomic flag and
+// touches the rest under the channel lock; everything else it reaches is the `Sync` core.
 unsafe impl<T: Send, L: Lock + Send + Sync> Sync for Receiver<T, L> {}

@@ -6,11 +6,14 @@
 //! - `slot` (the state and the waker) is touched under the channel lock while the node is
 //!   *registered*; before registration and after its owner has seen the outcome, only the owner
 //!   touches it.
-//! - `registered` is touched only by the owner; `blocking` never changes.
+//! - `registered` is written by the owner, inside the channel's critical sections once the node
+//!   may be shared (an atomic, so that a `Receiver` may withdraw its stream node through `&self`);
+//!   `blocking` never changes.
 
-use core::cell::{Cell, UnsafeCell};
+use core::cell::UnsafeCell;
 use core::marker::PhantomPinned;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::Waker;
 
 /// The state of a send, the sender's half of the seed's exchange slot.
@@ -71,9 +74,9 @@ pub(crate) struct Waiter<S> {
     links: UnsafeCell<Links<S>>,
     /// State and waker; see the module docs for who may touch them when.
     slot: UnsafeCell<Slot<S>>,
-    /// Owner-only: whether the channel may hold a pointer to this node. While `false` the owner
-    /// has exclusive access to `slot`.
-    registered: Cell<bool>,
+    /// Whether the channel may hold a pointer to this node. While `false` the owner has exclusive
+    /// access to `slot`.
+    registered: AtomicBool,
     /// The owner is a thread parked in a blocking call: it cannot be cancelled between polls, so a
     /// sender may hand it the message directly (CONTRACT rule 1).
     blocking: bool,
@@ -95,7 +98,7 @@ impl<S> Waiter<S> {
                 next: None,
             }),
             slot: UnsafeCell::new(Slot { state, waker: None }),
-            registered: Cell::new(false),
+            registered: AtomicBool::new(false),
             blocking,
             _pinned: PhantomPinned,
         }
@@ -106,14 +109,15 @@ impl<S> Waiter<S> {
         self.blocking
     }
 
-    /// Owner-only: whether the channel may hold a pointer to this node.
+    /// Whether the channel may hold a pointer to this node.
     pub(crate) fn is_registered(&self) -> bool {
-        self.registered.get()
+        // Relaxed: it is set by the node's owner, and read either by the owner or under the lock.
+        self.registered.load(Ordering::Relaxed)
     }
 
-    /// Owner-only: records whether the channel may hold a pointer to this node.
+    /// Records whether the channel may hold a pointer to this node.
     pub(crate) fn set_registered(&self, registered: bool) {
-        self.registered.set(registered);
+        self.registered.store(registered, Ordering::Relaxed);
     }
 
     /// The node's links.
