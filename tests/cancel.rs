@@ -14,15 +14,11 @@ use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{scaled, DropLog, TestWaker, Tracked};
+use common::{join, scaled, watchdog, DropLog, TestWaker, Tracked};
 use futures::{FutureExt, StreamExt};
 use rendez::{Receiver, RecvError, Sender, TryRecvError};
-
-/// A bound on how long a concurrent test may run before it counts as hung (a lost wake-up or a
-/// stuck turn). Only a watchdog: no test asserts on elapsed time.
-const WATCHDOG: Duration = Duration::from_secs(20);
 
 /// One drop log per message, so that the fate of each message is known.
 struct Ledger {
@@ -130,23 +126,6 @@ fn yield_once() -> impl Future<Output = ()> {
             Poll::Pending
         }
     })
-}
-
-/// Joins `handle`, failing instead of hanging if the thread does not finish.
-fn join<T>(handle: thread::JoinHandle<T>) -> T {
-    let deadline = Instant::now() + WATCHDOG;
-    while !handle.is_finished() {
-        assert!(Instant::now() < deadline, "hang: a thread never finished");
-        thread::sleep(Duration::from_millis(1));
-    }
-    handle.join().unwrap()
-}
-
-/// Awaits `fut` under the watchdog.
-async fn watchdog<F: Future>(fut: F) -> F::Output {
-    tokio::time::timeout(WATCHDOG, fut)
-        .await
-        .expect("hang: lost wake-up or stuck turn?")
 }
 
 /// Sends every message of `ledger` with a plain `send().await`.

@@ -13,14 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::Poll;
 use std::thread;
-use std::time::{Duration, Instant};
 
-use common::{scaled, DropLog, TestWaker, Tracked};
+use common::{join, scaled, wait_until, DropLog, TestWaker, Tracked, WATCHDOG};
 use rendez::{Channel, RecvError, SendError};
-
-/// How long a test waits for another thread before calling it a hang. Only a watchdog: no test
-/// asserts on elapsed time.
-const WATCHDOG: Duration = Duration::from_secs(20);
 
 /// Reads a count from the static `Channel`'s `Debug` output (`waiting_senders` or
 /// `waiting_receivers`): the only public view of who is registered, used to know for certain that
@@ -34,22 +29,6 @@ fn waiting<T>(ch: &Channel<T>, field: &str) -> usize {
         .unwrap_or_else(|| panic!("`Channel`'s Debug output lacks `{field}`: {text}"));
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().expect("a count")
-}
-
-/// Spins (yielding) until `cond` holds; panics if it never does.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WATCHDOG;
-    while !cond() {
-        assert!(Instant::now() < deadline, "gave up waiting until {what}");
-        thread::yield_now();
-    }
-}
-
-/// Joins `handle`, failing instead of hanging if the thread does not finish (a thread parked in a
-/// blocking call that is never woken would otherwise hang the test).
-fn join<T>(handle: thread::JoinHandle<T>) -> T {
-    wait_until("the thread finished", || handle.is_finished());
-    handle.join().unwrap()
 }
 
 /// Polls `fut` with `waker` until it is ready, re-polling only after a wake-up (so a lost wake-up

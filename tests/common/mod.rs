@@ -7,6 +7,35 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for another thread or task before calling it a hang. Only a watchdog: no
+/// test asserts on elapsed time.
+pub const WATCHDOG: Duration = Duration::from_secs(20);
+
+/// Spins (yielding) until `cond` holds; panics if it never does.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WATCHDOG;
+    while !cond() {
+        assert!(Instant::now() < deadline, "gave up waiting until {what}");
+        thread::yield_now();
+    }
+}
+
+/// Joins `handle`, failing instead of hanging if the thread does not finish (a thread parked in a
+/// blocking call that is never woken would otherwise hang the test).
+pub fn join<T>(handle: thread::JoinHandle<T>) -> T {
+    wait_until("the thread finished", || handle.is_finished());
+    handle.join().unwrap()
+}
+
+/// Awaits `fut` under the watchdog (on a tokio runtime with time enabled).
+pub async fn watchdog<F: Future>(fut: F) -> F::Output {
+    tokio::time::timeout(WATCHDOG, fut)
+        .await
+        .expect("hang: lost wake-up or stuck turn?")
+}
 
 /// Scales a stress-loop count: tiny under Miri, multiplied by `RENDEZ_STRESS` (default 1).
 pub fn scaled(n: usize) -> usize {
