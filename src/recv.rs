@@ -21,6 +21,10 @@ pin_project! {
     /// Dropping it at any point loses no message: it takes one only inside the poll that returns
     /// it. If it was woken for a message and is dropped before taking it, the next waiting receive
     /// is woken in its place.
+    ///
+    /// # Panics
+    ///
+    /// Polling it again after it resolved panics.
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct RecvFut<'a, T, L: Lock = DefaultLock> {
         core: &'a Core<T, L>,

@@ -21,6 +21,10 @@ pin_project! {
     /// Dropping it before it resolves withdraws the message: if no receive has taken it yet, it is
     /// dropped with the future and no receive will ever see it. If a receive took it just before
     /// the drop, the message was delivered (exactly once) and only the `Ok(())` is lost.
+    ///
+    /// # Panics
+    ///
+    /// Polling it again after it resolved panics.
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct SendFut<'a, T, L: Lock = DefaultLock> {
         core: &'a Core<T, L>,

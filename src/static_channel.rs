@@ -39,11 +39,25 @@ impl<T, L: Lock> Channel<T, L> {
     ///
     /// Dropping the future before it resolves withdraws the message: unless a receive already took
     /// it, it is dropped with the future and never received.
+    ///
+    /// ```
+    /// static CH: rendez::Channel<&str> = rendez::Channel::new();
+    /// # futures::executor::block_on(async {
+    /// let (sent, got) = futures::join!(CH.send("hi"), CH.recv());
+    /// assert_eq!((sent, got), (Ok(()), Ok("hi")));
+    /// # });
+    /// ```
     pub fn send(&self, msg: T) -> SendFut<'_, T, L> {
         SendFut::new(&self.core, msg, false)
     }
 
     /// Hands `msg` to a receive that is waiting right now, or gives it back at once.
+    ///
+    /// ```
+    /// use rendez::{Channel, TrySendError};
+    /// let ch = Channel::<u8>::new();
+    /// assert_eq!(ch.try_send(1), Err(TrySendError::Full(1))); // no receive is waiting
+    /// ```
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         self.core.try_send(msg)
     }
@@ -52,18 +66,41 @@ impl<T, L: Lock> Channel<T, L> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future loses no message: it takes one only in the poll that returns it.
+    /// Dropping the future loses no message: it takes one only in the poll that returns it. If it
+    /// was woken for a message and is dropped instead, the next waiting receive is woken.
+    ///
+    /// ```
+    /// let ch = rendez::Channel::<u8>::new();
+    /// # futures::executor::block_on(async {
+    /// let (got, _) = futures::join!(ch.recv(), ch.send(3));
+    /// assert_eq!(got, Ok(3));
+    /// # });
+    /// ```
     pub fn recv(&self) -> RecvFut<'_, T, L> {
         RecvFut::new(&self.core, false)
     }
 
     /// Takes a message from a send that is waiting right now, or returns at once.
+    ///
+    /// ```
+    /// use rendez::{Channel, TryRecvError};
+    /// let ch = Channel::<u8>::new();
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Empty)); // no send is waiting
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.core.try_recv()
     }
 
-    /// Closes the channel; returns `true` if this call closed it. A held `try_send` message is
-    /// still returned to the next receive.
+    /// Closes the channel; returns `true` if this call closed it. Pending and future sends fail
+    /// with their message; receives fail once a held `try_send` message (if any) is taken.
+    ///
+    /// ```
+    /// let ch = rendez::Channel::<u8>::new();
+    /// assert!(ch.close());
+    /// assert!(!ch.close());
+    /// assert!(ch.is_closed());
+    /// assert!(ch.try_send(1).unwrap_err().is_disconnected());
+    /// ```
     pub fn close(&self) -> bool {
         self.core.close()
     }
