@@ -24,6 +24,11 @@
 //! So every offer has a receive on its way, receives are served in the order they waited (a new
 //! receive may take a message only when `offered > notified`, which means no one is waiting), and
 //! a notified receive that is cancelled passes its turn on by re-running `dispatch`.
+//!
+//! Two takers go ahead of a notified receive on purpose: `try_recv`, which cannot wait, and, once
+//! the channel is closed, any receive finding the held message (no receive may report the
+//! disconnection while it is undelivered). The notified receive then finds nothing and waits
+//! again, first in line, or reports the disconnection.
 
 use core::pin::Pin;
 use core::ptr::NonNull;
