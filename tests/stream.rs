@@ -309,3 +309,60 @@ async fn several_streams_share_the_messages_exactly_once() {
     all.sort_unstable();
     assert_eq!(all, (0..2 * n).collect::<Vec<_>>());
 }
+
+// === a receive on the same handle withdraws an abandoned stream wait ===
+
+#[test]
+fn each_receive_method_withdraws_the_abandoned_stream_and_takes_its_turn() {
+    // For every receive method: the handle's stream waits (its `next()` future dropped), a send
+    // arrives and the stream is woken for it; the receive on the same handle must get the message
+    // instead of waiting behind the abandoned stream.
+    for method in 0..4 {
+        let (tx, mut rx) = rendez::channel::<usize>();
+        let (wn, ws) = (TestWaker::new(), TestWaker::new());
+        assert!(poll_next(&wn, &mut rx).is_pending());
+        let mut send = pin!(tx.send(method));
+        assert!(ws.poll(send.as_mut()).is_pending());
+        assert_eq!(wn.wakes(), 1, "the stream was woken for the send");
+        let got = match method {
+            0 => rx.try_recv().ok(),
+            // On a thread, so that a receive stuck behind the stream fails the watchdog.
+            1 => common::join(thread::spawn(move || rx.recv_blocking().ok())),
+            2 => rx.recv_timeout(Duration::from_secs(10)).ok(),
+            _ => match TestWaker::new().poll(pin!(rx.recv())) {
+                Poll::Ready(r) => r.ok(),
+                Poll::Pending => None,
+            },
+        };
+        assert_eq!(got, Some(method), "receive method {method}");
+        assert_eq!(ws.poll(send.as_mut()), Poll::Ready(Ok(())));
+    }
+}
+
+#[test]
+fn threads_sharing_one_receiver_withdraw_its_stream_once() {
+    // Several threads call receive methods through `&Receiver` at once while the handle's stream is
+    // registered: exactly one withdraws it, and every message is received exactly once.
+    let rounds = scaled(50);
+    for _ in 0..rounds {
+        let (tx, mut rx) = rendez::channel::<usize>();
+        assert!(poll_next(&TestWaker::new(), &mut rx).is_pending());
+        let rx = std::sync::Arc::new(rx);
+        let takers: Vec<_> = (0..3)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || rx.recv_blocking().ok())
+            })
+            .collect();
+        for i in 0..3 {
+            let sent = tx.send_timeout(i, common::WATCHDOG);
+            assert!(sent.is_ok(), "hang: no receive took {i}");
+        }
+        let mut got: Vec<_> = takers
+            .into_iter()
+            .map(|t| common::join(t).expect("a message"))
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2]);
+    }
+}
