@@ -111,10 +111,9 @@ impl<T, L: Lock> Receiver<T, L> {
     /// dropped while waiting leaves the stream registered, and a receive on the same handle must
     /// not wait behind it. A turn the stream was woken for passes on.
     fn withdraw_stream(&self) {
-        if self.stream.is_registered() {
-            // An async node is never handed a message, so nothing comes back.
-            drop(self.shared.core.cancel_recv(self.stream.as_ref()));
-        }
+        // `cancel_recv` returns at once for an unregistered node; an async node is never handed a
+        // message, so nothing comes back.
+        drop(self.shared.core.cancel_recv(self.stream.as_ref()));
     }
 }
 
@@ -192,9 +191,7 @@ impl<T, L: Lock> Clone for Receiver<T, L> {
 
 impl<T, L: Lock> Drop for Receiver<T, L> {
     fn drop(&mut self) {
-        // An async node is never handed a message, so this returns nothing; a notified stream
-        // passes its turn on.
-        drop(self.shared.core.cancel_recv(self.stream.as_ref()));
+        self.withdraw_stream();
         if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.shared.core.close();
             // No receiver is left to take a held `try_send` message: drop it, outside the lock.
@@ -214,8 +211,8 @@ impl<T, L: Lock> fmt::Debug for Receiver<T, L> {
 }
 
 // SAFETY: the stream node is reached by other threads only under the channel lock (its flag is an
-// atomic). Messages of type `T` move
-// between threads, hence `T: Send`; the rest is an `Arc` of a `Sync` core.
+// atomic). Messages of type `T` move between threads, hence `T: Send`; the rest is an `Arc` of a
+// `Sync` core.
 unsafe impl<T: Send, L: Lock + Send + Sync> Send for Receiver<T, L> {}
 // SAFETY: through `&Receiver` the stream node is only withdrawn, which reads its atomic flag and
 // touches the rest under the channel lock; everything else it reaches is the `Sync` core.
