@@ -5,8 +5,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
+
+#[cfg(loom)]
+use loom::thread::{self, Thread};
+#[cfg(not(loom))]
+use std::thread::{self, Thread};
 
 use crate::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError};
 use crate::exchange::Core;
@@ -27,9 +31,58 @@ impl Wake for Unparker {
     }
 }
 
+/// A waker that unparks the current thread.
+fn new_thread_waker() -> Waker {
+    Waker::from(Arc::new(Unparker(thread::current())))
+}
+
+#[cfg(not(loom))]
 std::thread_local! {
     /// This thread's waker, made once per thread so blocking calls allocate nothing per message.
-    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
+    static THREAD_WAKER: Waker = new_thread_waker();
+}
+
+/// The current thread's waker. Cloning the cached one bumps a reference count; only a call made
+/// while this thread's locals are being destroyed has to build (allocate) a waker of its own.
+#[cfg(not(loom))]
+fn thread_waker() -> Waker {
+    THREAD_WAKER
+        .try_with(Waker::clone)
+        .unwrap_or_else(|_| new_thread_waker())
+}
+
+/// The current thread's waker. loom runs its threads on one OS thread, so nothing is cached.
+#[cfg(loom)]
+fn thread_waker() -> Waker {
+    new_thread_waker()
+}
+
+/// Parks this thread until it is unparked (or spuriously) or `deadline` passes. Returns `false`
+/// if the deadline had passed before parking.
+#[cfg(not(loom))]
+fn park_until(deadline: Option<Instant>) -> bool {
+    match deadline {
+        None => thread::park(),
+        Some(deadline) => {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            thread::park_timeout(deadline - now);
+        }
+    }
+    true
+}
+
+/// loom has no clock: a timed wait times out the first time it would park, so that models
+/// explore the race between a timeout's withdrawal and a peer's handoff.
+#[cfg(loom)]
+fn park_until(deadline: Option<Instant>) -> bool {
+    if deadline.is_some() {
+        return false;
+    }
+    thread::park();
+    true
 }
 
 /// When a wait of `timeout` from now ends; `None` (wait forever) if that is too far to represent.
@@ -40,12 +93,7 @@ fn deadline_after(timeout: Duration) -> Option<Instant> {
 /// Polls `fut` on this thread, parking between polls, until it resolves (`Some`) or `deadline`
 /// passes (`None`; the caller then withdraws the operation).
 fn block_on<F: Future>(fut: Pin<&mut F>, deadline: Option<Instant>) -> Option<F::Output> {
-    // Cloning the cached waker bumps a reference count; only a call made while this thread's
-    // locals are being destroyed has to build (allocate) a waker of its own.
-    let waker = THREAD_WAKER
-        .try_with(Waker::clone)
-        .unwrap_or_else(|_| Waker::from(Arc::new(Unparker(thread::current()))));
-    poll_until(fut, &waker, deadline)
+    poll_until(fut, &thread_waker(), deadline)
 }
 
 /// The park/poll loop of [`block_on`].
@@ -61,15 +109,8 @@ fn poll_until<F: Future>(
         }
         // A wake-up may be spurious (or a leftover unpark token): the loop re-polls, and the
         // state machine only says Ready when the operation really completed.
-        match deadline {
-            None => thread::park(),
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return None;
-                }
-                thread::park_timeout(deadline - now);
-            }
+        if !park_until(deadline) {
+            return None;
         }
     }
 }

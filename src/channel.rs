@@ -1,7 +1,7 @@
 //! The counted handles' shared allocation and the constructors.
 
-use alloc::sync::Arc;
-use core::sync::atomic::AtomicUsize;
+use crate::sync::Arc;
+use crate::sync::AtomicUsize;
 
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};

@@ -37,6 +37,7 @@ use core::task::{Context, Poll};
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::list::WaitList;
 use crate::lock::{Lock, Mutex};
+use crate::sync::const_fn_unless_loom;
 use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending};
 use crate::wake::WakeBatch;
 
@@ -84,7 +85,7 @@ impl<T> Exchange<T> {
         }
         let sender = self.senders.pop_front()?;
         // SAFETY: `sender` was linked, so it is valid and registered, and we hold the lock.
-        let slot = unsafe { sender.as_ref().slot() };
+        let mut slot = unsafe { sender.as_ref().slot() };
         match core::mem::replace(&mut slot.state, Sending::ReceiverFinishedFirst) {
             Sending::WaitingForReceiver(msg) => {
                 wakes.push(slot.waker.take());
@@ -106,7 +107,7 @@ impl<T> Exchange<T> {
         }
         self.receivers.pop_front();
         // SAFETY: it was linked, so it is valid and registered, and we hold the lock.
-        let slot = unsafe { first.as_ref().slot() };
+        let mut slot = unsafe { first.as_ref().slot() };
         slot.state = Receiving::SenderFinishedFirst(msg);
         wakes.push(slot.waker.take());
         Ok(())
@@ -120,7 +121,7 @@ impl<T> Exchange<T> {
                 return;
             };
             // SAFETY: `receiver` was linked, so it is valid and registered, and we hold the lock.
-            let (node, slot) = unsafe { (receiver.as_ref(), receiver.as_ref().slot()) };
+            let (node, mut slot) = unsafe { (receiver.as_ref(), receiver.as_ref().slot()) };
             if node.is_blocking() {
                 let msg = self.take_offer(wakes);
                 let msg = msg.expect("rendez: an unclaimed offer exists");
@@ -139,7 +140,7 @@ impl<T> Exchange<T> {
         while !wakes.is_full() {
             if let Some(sender) = self.senders.pop_front() {
                 // SAFETY: `sender` was linked, so it is valid and registered; we hold the lock.
-                let slot = unsafe { sender.as_ref().slot() };
+                let mut slot = unsafe { sender.as_ref().slot() };
                 let state = core::mem::replace(&mut slot.state, Sending::Done);
                 slot.state = match state {
                     Sending::WaitingForReceiver(msg) => Sending::Disconnected(msg),
@@ -148,7 +149,7 @@ impl<T> Exchange<T> {
                 wakes.push(slot.waker.take());
             } else if let Some(receiver) = self.receivers.pop_front() {
                 // SAFETY: as above, for a receive.
-                let slot = unsafe { receiver.as_ref().slot() };
+                let mut slot = unsafe { receiver.as_ref().slot() };
                 slot.state = Receiving::Disconnected;
                 wakes.push(slot.waker.take());
             } else {
@@ -160,16 +161,18 @@ impl<T> Exchange<T> {
 }
 
 impl<T, L: Lock> Core<T, L> {
-    /// An open channel with no one waiting.
-    pub(crate) const fn new() -> Self {
-        Core {
-            exchange: Mutex::new(Exchange {
-                senders: WaitList::new(),
-                receivers: WaitList::new(),
-                held: None,
-                notified: 0,
-                closed: false,
-            }),
+    const_fn_unless_loom! {
+        /// An open channel with no one waiting.
+        pub(crate) fn new() -> Self {
+            Core {
+                exchange: Mutex::new(Exchange {
+                    senders: WaitList::new(),
+                    receivers: WaitList::new(),
+                    held: None,
+                    notified: 0,
+                    closed: false,
+                }),
+            }
         }
     }
 
@@ -190,7 +193,7 @@ impl<T, L: Lock> Core<T, L> {
         let mut wakes = WakeBatch::new();
         let poll = self.exchange.with(|ex| {
             // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
-            let slot = unsafe { waiter.slot() };
+            let mut slot = unsafe { waiter.slot() };
             if !waiter.is_registered() {
                 let Sending::Init(mut msg) = core::mem::replace(&mut slot.state, Sending::Done)
                 else {
@@ -247,11 +250,11 @@ impl<T, L: Lock> Core<T, L> {
         };
         if !waiter.is_registered() {
             // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
-            return take(unsafe { waiter.slot() });
+            return take(&mut *unsafe { waiter.slot() });
         }
         let msg = self.exchange.with(|ex| {
             // SAFETY: we hold the lock; this is the only reference to the slot in this section.
-            let slot = unsafe { waiter.slot() };
+            let mut slot = unsafe { waiter.slot() };
             if let Sending::WaitingForReceiver(_) = slot.state {
                 // SAFETY: a registered send in this state is linked in `senders`.
                 unsafe { ex.senders.remove(node) };
@@ -259,7 +262,7 @@ impl<T, L: Lock> Core<T, L> {
                 // finds none and waits again, first in line.
             }
             waiter.set_registered(false);
-            take(slot)
+            take(&mut slot)
         });
         msg
     }
@@ -301,7 +304,7 @@ impl<T, L: Lock> Core<T, L> {
         let mut wakes = WakeBatch::new();
         let poll = self.exchange.with(|ex| {
             // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
-            let slot = unsafe { waiter.slot() };
+            let mut slot = unsafe { waiter.slot() };
             let mut was_first_in_line = false;
             if waiter.is_registered() {
                 match core::mem::replace(&mut slot.state, Receiving::Init) {
@@ -368,7 +371,7 @@ impl<T, L: Lock> Core<T, L> {
                 return None;
             }
             // SAFETY: we hold the lock; this is the only reference to the slot in this section.
-            let slot = unsafe { waiter.slot() };
+            let mut slot = unsafe { waiter.slot() };
             waiter.set_registered(false);
             match core::mem::replace(&mut slot.state, Receiving::Init) {
                 Receiving::WaitingForSender => {

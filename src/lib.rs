@@ -16,6 +16,7 @@ pub mod lock;
 mod recv;
 mod send;
 mod static_channel;
+mod sync;
 mod waiter;
 mod wake;
 

@@ -52,13 +52,13 @@ impl<S> WaitList<S> {
     pub(crate) unsafe fn push_back(&mut self, node: NonNull<Waiter<S>>) {
         // SAFETY: the caller guarantees `node` is valid; the lock gives us its links.
         unsafe {
-            let links = &mut *node.as_ref().links();
+            let mut links = node.as_ref().links();
             links.prev = self.tail;
             links.next = None;
         }
         match self.tail {
             // SAFETY: `tail` is linked, so it is valid (the push contract of every node).
-            Some(tail) => unsafe { (*tail.as_ref().links()).next = Some(node) },
+            Some(tail) => unsafe { tail.as_ref().links().next = Some(node) },
             None => self.head = Some(node),
         }
         self.tail = Some(node);
@@ -73,13 +73,13 @@ impl<S> WaitList<S> {
     pub(crate) unsafe fn push_front(&mut self, node: NonNull<Waiter<S>>) {
         // SAFETY: the caller guarantees `node` is valid; the lock gives us its links.
         unsafe {
-            let links = &mut *node.as_ref().links();
+            let mut links = node.as_ref().links();
             links.prev = None;
             links.next = self.head;
         }
         match self.head {
             // SAFETY: `head` is linked, so it is valid.
-            Some(head) => unsafe { (*head.as_ref().links()).prev = Some(node) },
+            Some(head) => unsafe { head.as_ref().links().prev = Some(node) },
             None => self.tail = Some(node),
         }
         self.head = Some(node);
@@ -102,13 +102,13 @@ impl<S> WaitList<S> {
     pub(crate) unsafe fn remove(&mut self, node: NonNull<Waiter<S>>) {
         // SAFETY: the caller guarantees `node` is in this list, so it and its neighbours are valid.
         unsafe {
-            let links = &mut *node.as_ref().links();
+            let mut links = node.as_ref().links();
             match links.prev {
-                Some(prev) => (*prev.as_ref().links()).next = links.next,
+                Some(prev) => prev.as_ref().links().next = links.next,
                 None => self.head = links.next,
             }
             match links.next {
-                Some(next) => (*next.as_ref().links()).prev = links.prev,
+                Some(next) => next.as_ref().links().prev = links.prev,
                 None => self.tail = links.prev,
             }
             links.prev = None;

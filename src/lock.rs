@@ -6,13 +6,19 @@
 //! | strategy | pick it when | default |
 //! |---|---|---|
 //! | [`StdLock`] | you have `std`: a futex-backed mutex that parks under contention | with `std` |
-//! | [`SpinLock`] | no `std` and no interrupts touch the channel (or multi-core without an OS) | without `std` |
+//! | [`SpinLock`] | no `std`, and no interrupt handler uses the channel | without `std` |
+//! | `CriticalSectionLock` | an interrupt handler uses the channel (`try_send` from an ISR), or a single-core MCU | no (feature `critical-section`) |
+//!
+//! A spin lock taken by a task and then wanted by an interrupt handler on the same core can never
+//! be released: the handler spins forever. The critical-section lock masks interrupts (on a
+//! single-core target; multi-core `critical-section` implementations add a hardware lock), so a
+//! handler can never preempt a holder. Its sections are a few dozen instructions long, so the
+//! added interrupt latency is small.
 //!
 //! The critical sections never call user code (no waker is woken and no message is dropped while
 //! the lock is held), so they are short and a panic elsewhere cannot leave the lock held.
 
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{const_fn_unless_loom, AtomicBool, CellMut, Ordering, UnsafeCell};
 
 /// A way to run a closure with mutual exclusion.
 ///
@@ -24,8 +30,13 @@ use core::sync::atomic::{AtomicBool, Ordering};
 /// The channel builds its `Sync` guarantee on this promise.
 pub unsafe trait Lock {
     /// An unlocked lock. A constant so that a channel can be built in a `const fn`.
+    #[cfg(not(loom))]
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self;
+
+    /// An unlocked lock (loom's primitives cannot be built in a constant).
+    #[cfg(loom)]
+    fn new() -> Self;
 
     /// Runs `f` while holding the lock, and releases it afterwards, also when `f` panics.
     fn with<R>(&self, f: impl FnOnce() -> R) -> R;
@@ -65,10 +76,18 @@ impl Drop for SpinGuard<'_> {
 // and the guard stores `false` with Release when the closure returns or unwinds, so closures are
 // mutually exclusive and each sees the writes of the previous one.
 unsafe impl Lock for SpinLock {
+    #[cfg(not(loom))]
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = SpinLock {
         locked: AtomicBool::new(false),
     };
+
+    #[cfg(loom)]
+    fn new() -> Self {
+        SpinLock {
+            locked: AtomicBool::new(false),
+        }
+    }
 
     fn with<R>(&self, f: impl FnOnce() -> R) -> R {
         while self
@@ -78,7 +97,7 @@ unsafe impl Lock for SpinLock {
         {
             // Spin on a plain load so the cache line stays shared until the holder releases it.
             while self.locked.load(Ordering::Relaxed) {
-                core::hint::spin_loop();
+                crate::sync::spin_loop();
             }
         }
         let _guard = SpinGuard(&self.locked);
@@ -93,17 +112,25 @@ unsafe impl Lock for SpinLock {
 #[derive(Debug)]
 pub struct StdLock {
     /// The mutex; it guards no data of its own, only the channel's critical sections.
-    mutex: std::sync::Mutex<()>,
+    mutex: crate::sync::StdMutex<()>,
 }
 
 // SAFETY: `std::sync::Mutex` provides mutual exclusion with acquire/release ordering; the guard is
 // held for the whole closure and dropped (unlocking) when it returns or unwinds.
 #[cfg(feature = "std")]
 unsafe impl Lock for StdLock {
+    #[cfg(not(loom))]
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = StdLock {
-        mutex: std::sync::Mutex::new(()),
+        mutex: crate::sync::StdMutex::new(()),
     };
+
+    #[cfg(loom)]
+    fn new() -> Self {
+        StdLock {
+            mutex: crate::sync::StdMutex::new(()),
+        }
+    }
 
     fn with<R>(&self, f: impl FnOnce() -> R) -> R {
         // The channel's critical sections do not run user code, so a poisoned mutex can only come
@@ -113,6 +140,42 @@ unsafe impl Lock for StdLock {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         f()
+    }
+}
+
+// === impl CriticalSectionLock ===
+
+/// A lock that runs each critical section inside [`critical_section::with`]: on a single-core
+/// microcontroller it masks interrupts, so an interrupt handler may use the channel (`try_send`
+/// from an ISR) without deadlocking against the task it preempted.
+///
+/// The program must link a `critical-section` implementation (`cortex-m` with its
+/// `critical-section-single-core` feature, `embassy`'s, or `critical-section`'s `std` feature on
+/// a host).
+#[cfg(feature = "critical-section")]
+#[derive(Debug)]
+pub struct CriticalSectionLock {
+    /// Not constructible outside this module except through `INIT`.
+    _private: (),
+}
+
+// SAFETY: `critical_section::with` runs the closure with every other critical section excluded
+// (interrupts masked on a single core; an implementation-provided lock on several), and its
+// implementations are required to order memory across the section boundaries. Nested sections are
+// allowed, but the channel never nests its own lock.
+#[cfg(feature = "critical-section")]
+unsafe impl Lock for CriticalSectionLock {
+    #[cfg(not(loom))]
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = CriticalSectionLock { _private: () };
+
+    #[cfg(loom)]
+    fn new() -> Self {
+        CriticalSectionLock { _private: () }
+    }
+
+    fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+        critical_section::with(|_| f())
     }
 }
 
@@ -127,11 +190,16 @@ pub(crate) struct Mutex<L, T> {
 }
 
 impl<L: Lock, T> Mutex<L, T> {
-    /// A mutex holding `data`, unlocked.
-    pub(crate) const fn new(data: T) -> Self {
-        Mutex {
-            lock: L::INIT,
-            data: UnsafeCell::new(data),
+    const_fn_unless_loom! {
+        /// A mutex holding `data`, unlocked.
+        pub(crate) fn new(data: T) -> Self {
+            Mutex {
+                #[cfg(not(loom))]
+                lock: L::INIT,
+                #[cfg(loom)]
+                lock: L::new(),
+                data: UnsafeCell::new(data),
+            }
         }
     }
 
@@ -141,8 +209,8 @@ impl<L: Lock, T> Mutex<L, T> {
         self.lock.with(|| {
             // SAFETY: `Lock`'s contract makes this closure the only one running for this lock, and
             // `data` is reached only through this method, so this is the only reference to it.
-            let data = unsafe { &mut *self.data.get() };
-            f(data)
+            let mut data: CellMut<'_, T> = unsafe { self.data.borrow_mut() };
+            f(&mut data)
         })
     }
 }

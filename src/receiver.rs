@@ -1,10 +1,10 @@
 //! The receiving half of a counted channel, also a `Stream`.
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
+use crate::sync::Arc;
 use core::fmt;
 use core::pin::Pin;
-use core::sync::atomic::Ordering;
+use crate::sync::Ordering;
 use core::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};

@@ -1,8 +1,8 @@
 //! The sending half of a counted channel.
 
-use alloc::sync::Arc;
+use crate::sync::Arc;
 use core::fmt;
-use core::sync::atomic::Ordering;
+use crate::sync::Ordering;
 
 use crate::channel::{check_count, Shared};
 use crate::error::TrySendError;

@@ -7,6 +7,7 @@ use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
 use crate::recv::RecvFut;
 use crate::send::SendFut;
+use crate::sync::const_fn_unless_loom;
 
 /// A rendezvous channel by value, with a `const fn new`, for a `static` or any place without an
 /// allocator. Any number of tasks may send and receive through a shared reference.
@@ -27,9 +28,11 @@ pub struct Channel<T, L: Lock = DefaultLock> {
 }
 
 impl<T, L: Lock> Channel<T, L> {
-    /// An open channel.
-    pub const fn new() -> Self {
-        Channel { core: Core::new() }
+    const_fn_unless_loom! {
+        /// An open channel.
+        pub fn new() -> Self {
+            Channel { core: Core::new() }
+        }
     }
 
     /// Sends `msg`, waiting until a receive takes it; see [`Sender::send`](crate::Sender::send)

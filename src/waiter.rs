@@ -10,11 +10,11 @@
 //!   may be shared (an atomic, so that a `Receiver` may withdraw its stream node through `&self`);
 //!   `blocking` never changes.
 
-use core::cell::UnsafeCell;
 use core::marker::PhantomPinned;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::Waker;
+
+use crate::sync::{const_fn_unless_loom, AtomicBool, CellMut, Ordering, UnsafeCell};
 
 /// The state of a send, the sender's half of the seed's exchange slot.
 pub(crate) enum Sending<T> {
@@ -90,17 +90,19 @@ pub(crate) type SendWaiter<T> = Waiter<Sending<T>>;
 pub(crate) type RecvWaiter<T> = Waiter<Receiving<T>>;
 
 impl<S> Waiter<S> {
-    /// A node in `state`, not registered with any channel.
-    pub(crate) const fn new(state: S, blocking: bool) -> Self {
-        Waiter {
-            links: UnsafeCell::new(Links {
-                prev: None,
-                next: None,
-            }),
-            slot: UnsafeCell::new(Slot { state, waker: None }),
-            registered: AtomicBool::new(false),
-            blocking,
-            _pinned: PhantomPinned,
+    const_fn_unless_loom! {
+        /// A node in `state`, not registered with any channel.
+        pub(crate) fn new(state: S, blocking: bool) -> Self {
+            Waiter {
+                links: UnsafeCell::new(Links {
+                    prev: None,
+                    next: None,
+                }),
+                slot: UnsafeCell::new(Slot { state, waker: None }),
+                registered: AtomicBool::new(false),
+                blocking,
+                _pinned: PhantomPinned,
+            }
         }
     }
 
@@ -121,8 +123,14 @@ impl<S> Waiter<S> {
     }
 
     /// The node's links.
-    pub(crate) fn links(&self) -> *mut Links<S> {
-        self.links.get()
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the channel lock (or owns the node while it is in no list), and no other
+    /// reference to the links is alive while the returned one is.
+    pub(crate) unsafe fn links(&self) -> CellMut<'_, Links<S>> {
+        // SAFETY: exclusivity is the caller's obligation, stated above.
+        unsafe { self.links.borrow_mut() }
     }
 
     /// The node's state and waker.
@@ -131,9 +139,8 @@ impl<S> Waiter<S> {
     ///
     /// The caller holds the channel lock, or owns the node while it is not registered, and no
     /// other reference to the slot is alive while the returned one is.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn slot(&self) -> &mut Slot<S> {
+    pub(crate) unsafe fn slot(&self) -> CellMut<'_, Slot<S>> {
         // SAFETY: exclusivity is the caller's obligation, stated above.
-        unsafe { &mut *self.slot.get() }
+        unsafe { self.slot.borrow_mut() }
     }
 }

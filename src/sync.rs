@@ -1,0 +1,108 @@
+//! Every synchronization primitive the channel uses, in one place, so that a build with
+//! `RUSTFLAGS="--cfg loom"` swaps in loom's model-checked versions (see `tests/loom.rs`).
+//!
+//! Under loom the primitives cannot be built in a `const` context, so the constructors that are
+//! `const fn` in normal builds are declared with [`const_fn_unless_loom!`].
+
+#[cfg(loom)]
+pub(crate) use loom::hint::spin_loop;
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+
+#[cfg(not(loom))]
+pub(crate) use core::hint::spin_loop;
+#[cfg(not(loom))]
+pub(crate) use core::sync::atomic::{AtomicBool, Ordering};
+
+// The counted handles' allocation and counts.
+#[cfg(all(feature = "alloc", loom))]
+pub(crate) use loom::sync::{atomic::AtomicUsize, Arc};
+#[cfg(all(feature = "alloc", not(loom)))]
+pub(crate) use {alloc::sync::Arc, core::sync::atomic::AtomicUsize};
+
+#[cfg(all(feature = "std", loom))]
+pub(crate) use loom::sync::Mutex as StdMutex;
+#[cfg(all(feature = "std", not(loom)))]
+pub(crate) use std::sync::Mutex as StdMutex;
+
+/// Declares a `const fn` in normal builds and a plain `fn` under loom.
+macro_rules! const_fn_unless_loom {
+    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attr])* $vis const fn $($rest)*
+        #[cfg(loom)]
+        $(#[$attr])* $vis fn $($rest)*
+    };
+}
+pub(crate) use const_fn_unless_loom;
+
+/// An `UnsafeCell` whose accesses loom checks: under loom, two accesses that are not ordered by
+/// the lock or an atomic (a data race) fail the model.
+pub(crate) struct UnsafeCell<T> {
+    #[cfg(not(loom))]
+    inner: core::cell::UnsafeCell<T>,
+    #[cfg(loom)]
+    inner: loom::cell::UnsafeCell<T>,
+}
+
+impl<T> UnsafeCell<T> {
+    const_fn_unless_loom! {
+        /// A cell holding `value`.
+        pub(crate) fn new(value: T) -> Self {
+            UnsafeCell {
+                #[cfg(not(loom))]
+                inner: core::cell::UnsafeCell::new(value),
+                #[cfg(loom)]
+                inner: loom::cell::UnsafeCell::new(value),
+            }
+        }
+    }
+
+    /// Mutable access to the contents for as long as the returned guard lives.
+    ///
+    /// # Safety
+    ///
+    /// No other access to the contents happens while the guard lives (the caller holds the lock
+    /// that guards them, or otherwise owns them exclusively).
+    pub(crate) unsafe fn borrow_mut(&self) -> CellMut<'_, T> {
+        CellMut {
+            #[cfg(not(loom))]
+            // SAFETY: exclusivity is the caller's obligation, stated above.
+            value: unsafe { &mut *self.inner.get() },
+            #[cfg(loom)]
+            ptr: self.inner.get_mut(),
+            _cell: core::marker::PhantomData,
+        }
+    }
+}
+
+/// Exclusive access to the contents of an [`UnsafeCell`]; see [`UnsafeCell::borrow_mut`].
+pub(crate) struct CellMut<'a, T> {
+    #[cfg(not(loom))]
+    value: &'a mut T,
+    #[cfg(loom)]
+    ptr: loom::cell::MutPtr<T>,
+    _cell: core::marker::PhantomData<&'a UnsafeCell<T>>,
+}
+
+impl<T> core::ops::Deref for CellMut<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        #[cfg(not(loom))]
+        return self.value;
+        #[cfg(loom)]
+        // SAFETY: `borrow_mut`'s caller promised exclusive access while this guard lives.
+        return unsafe { self.ptr.deref() };
+    }
+}
+
+impl<T> core::ops::DerefMut for CellMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        #[cfg(not(loom))]
+        return self.value;
+        #[cfg(loom)]
+        // SAFETY: as for `deref`.
+        return unsafe { self.ptr.deref() };
+    }
+}
