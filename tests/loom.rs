@@ -1,0 +1,413 @@
+//! loom models of the exchange: every interleaving of a few parties, up to a preemption bound.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom` (`.ci/run` does). The bound
+//! defaults to 3 and can be changed with `LOOM_MAX_PREEMPTIONS`.
+//!
+//! Each model asserts exactly-once delivery (a message is received once, or comes back in an
+//! error, or is dropped with a cancelled send: counted by [`Msg`]'s `Drop`) and that no waiter is
+//! left unwoken: every party that waits does so in `loom::future::block_on` or a blocking call,
+//! and loom fails a model in which every thread is parked for good.
+#![cfg(loom)]
+
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc as StdArc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use loom::future::block_on;
+use loom::thread;
+use rendez::lock::SpinLock;
+use rendez::{channel, channel_with, RecvError, SendError, TryRecvError, TrySendError};
+
+/// Runs `f` under loom with a preemption bound (3 unless `LOOM_MAX_PREEMPTIONS` says otherwise).
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(f);
+}
+
+/// A message that counts its drops, so a model can tell "dropped undelivered" from "received".
+#[derive(Debug)]
+struct Msg {
+    id: u32,
+    drops: StdArc<AtomicUsize>,
+}
+
+impl Msg {
+    /// Message `id`, counting its drops in `drops`.
+    fn new(id: u32, drops: &StdArc<AtomicUsize>) -> Self {
+        Msg {
+            id,
+            drops: drops.clone(),
+        }
+    }
+
+    /// Consumes a delivered message without counting it as dropped; returns its id.
+    fn take(self) -> u32 {
+        let id = self.id;
+        std::mem::forget(self);
+        id
+    }
+}
+
+impl Drop for Msg {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A waker for futures polled by hand; a model that needs it woken drives the future with
+/// `block_on` afterwards, which re-registers that waker (rule 7).
+struct Ignore;
+
+impl Wake for Ignore {
+    fn wake(self: StdArc<Self>) {}
+}
+
+/// Polls `fut` once with a waker that does nothing.
+fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    let waker = Waker::from(StdArc::new(Ignore));
+    fut.poll(&mut Context::from_waker(&waker))
+}
+
+// === handoffs ===
+
+#[test]
+fn async_send_meets_async_recv_in_either_order() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let sender = thread::spawn(move || block_on(tx.send(7)));
+        assert_eq!(block_on(rx.recv()), Ok(7));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn spin_lock_channel_hands_over_in_either_order() {
+    model(|| {
+        let (tx, rx) = channel_with::<u32, SpinLock>();
+        let sender = thread::spawn(move || block_on(tx.send(7)));
+        assert_eq!(block_on(rx.recv()), Ok(7));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn blocking_send_meets_async_recv() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let sender = thread::spawn(move || tx.send_blocking(7));
+        assert_eq!(block_on(rx.recv()), Ok(7));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn async_send_meets_blocking_recv() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let receiver = thread::spawn(move || rx.recv_blocking());
+        assert_eq!(block_on(tx.send(7)), Ok(()));
+        assert_eq!(receiver.join().unwrap(), Ok(7));
+    });
+}
+
+#[test]
+fn static_channel_hands_over() {
+    model(|| {
+        let ch = StdArc::new(rendez::Channel::<u32>::new());
+        let ch2 = ch.clone();
+        let sender = thread::spawn(move || block_on(ch2.send(7)));
+        assert_eq!(block_on(ch.recv()), Ok(7));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+// === FIFO ===
+
+#[test]
+fn two_waiting_sends_are_taken_in_the_order_they_registered() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let tx2 = tx.clone();
+        let mut first = pin!(tx.send(1));
+        assert!(poll_once(first.as_mut()).is_pending()); // registered first
+        let second = thread::spawn(move || block_on(tx2.send(2)));
+        let receiver = thread::spawn(move || (block_on(rx.recv()), block_on(rx.recv())));
+        assert_eq!(block_on(first), Ok(()));
+        assert_eq!(second.join().unwrap(), Ok(()));
+        assert_eq!(receiver.join().unwrap(), (Ok(1), Ok(2)));
+    });
+}
+
+// === cancellation ===
+
+#[test]
+fn send_dropped_while_a_receive_races_to_take_it_is_delivered_or_dropped_once() {
+    model(|| {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::<Msg>();
+        let receiver = thread::spawn(move || block_on(rx.recv()).map(Msg::take));
+        {
+            let mut send = pin!(tx.send(Msg::new(1, &drops)));
+            let _ = poll_once(send.as_mut());
+        } // dropped here, before or after the receive took the message
+        tx.close(); // release the receive if it found nothing
+        match receiver.join().unwrap() {
+            Ok(id) => {
+                assert_eq!(id, 1);
+                assert_eq!(drops.load(Ordering::Relaxed), 0);
+            }
+            Err(RecvError) => assert_eq!(drops.load(Ordering::Relaxed), 1),
+        }
+    });
+}
+
+#[test]
+fn receive_dropped_while_a_send_arrives_passes_the_message_to_the_next_receive() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let rx2 = rx.clone();
+        let mut first = Box::pin(rx.recv());
+        assert!(poll_once(first.as_mut()).is_pending());
+        let mut second = pin!(rx2.recv());
+        assert!(poll_once(second.as_mut()).is_pending()); // in line behind `first`
+        let sender = thread::spawn(move || block_on(tx.send(5)));
+        drop(first); // before the send, or after it notified `first`: the turn passes on
+        assert_eq!(block_on(second), Ok(5));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn notified_receive_dropped_on_another_thread_passes_its_turn() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let rx2 = rx.clone();
+        let canceller = thread::spawn(move || {
+            let mut first = pin!(rx2.recv());
+            // Finds the send waiting and takes the message, or waits first in line (and may be
+            // notified) and is dropped without being polled again.
+            match poll_once(first.as_mut()) {
+                Poll::Ready(got) => Some(got),
+                Poll::Pending => None,
+            }
+        });
+        let sender = thread::spawn(move || block_on(tx.send(5)));
+        let taken_by_first = canceller.join().unwrap();
+        let got = block_on(rx.recv());
+        match taken_by_first {
+            Some(first) => assert_eq!((first, got), (Ok(5), Err(RecvError))),
+            // The dropped receive never returned the message, so it is still on offer.
+            None => assert_eq!(got, Ok(5)),
+        }
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn timed_out_receive_either_took_the_message_or_left_it_with_its_send() {
+    // Under loom a timed wait times out the first time it would park.
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let sender = thread::spawn(move || tx.send_blocking(3));
+        let got = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(n) => n,
+            Err(_) => block_on(rx.recv()).unwrap(),
+        };
+        assert_eq!(got, 3);
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn timed_out_send_either_was_taken_or_gets_its_message_back() {
+    model(|| {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::<Msg>();
+        let receiver = thread::spawn(move || rx.recv_blocking().map(Msg::take));
+        let outcome = tx.send_timeout(Msg::new(1, &drops), std::time::Duration::from_secs(1));
+        let returned = outcome.map_err(|e| e.into_inner().take()).err();
+        drop(tx); // the last sender: a receive still waiting reports the disconnection
+        match (returned, receiver.join().unwrap()) {
+            (None, Ok(1)) | (Some(1), Err(RecvError)) => {}
+            other => panic!("message neither delivered nor returned once: {other:?}"),
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 0);
+    });
+}
+
+// === disconnection ===
+
+#[test]
+fn close_racing_a_handoff_delivers_or_returns_the_message_once() {
+    model(|| {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::<Msg>();
+        let closer = tx.clone();
+        let msg = Msg::new(1, &drops);
+        let sender = thread::spawn(move || block_on(tx.send(msg)).map_err(|e| e.0.take()));
+        let receiver = thread::spawn(move || block_on(rx.recv()).map(Msg::take));
+        closer.close();
+        match (sender.join().unwrap(), receiver.join().unwrap()) {
+            (Ok(()), Ok(1)) | (Err(1), Err(RecvError)) => {}
+            other => panic!("not exactly once: {other:?}"),
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 0);
+    });
+}
+
+#[test]
+fn last_receiver_dropped_racing_a_send_delivers_or_returns_the_message_once() {
+    model(|| {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::<Msg>();
+        // The only receiver looks once, then goes away (closing the channel).
+        let receiver = thread::spawn(move || rx.try_recv().map(Msg::take));
+        let sent = block_on(tx.send(Msg::new(9, &drops))).map_err(|e| e.0.take());
+        match (sent, receiver.join().unwrap()) {
+            (Ok(()), Ok(9)) | (Err(9), Err(TryRecvError::Empty)) => {}
+            other => panic!("not exactly once: {other:?}"),
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 0);
+    });
+}
+
+#[test]
+fn last_sender_dropped_racing_a_send_from_a_clone() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || block_on(tx2.send(4)));
+        let dropper = thread::spawn(move || drop(tx));
+        let got = block_on(rx.recv());
+        dropper.join().unwrap();
+        // `tx2` is alive until its send finished, so the channel cannot close before the handoff.
+        assert_eq!(got, Ok(4));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+        assert_eq!(block_on(rx.recv()), Err(RecvError));
+    });
+}
+
+#[test]
+fn close_wakes_a_waiting_send_and_a_waiting_receive() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let (tx2, rx2) = (tx.clone(), rx.clone());
+        let sender = thread::spawn(move || block_on(tx2.send(1)).map_err(SendError::into_inner));
+        let receiver = thread::spawn(move || block_on(rx2.recv()));
+        assert!(rx.close());
+        let sent = sender.join().unwrap();
+        let got = receiver.join().unwrap();
+        match (sent, got) {
+            (Ok(()), Ok(1)) | (Err(1), Err(RecvError)) => {}
+            other => panic!("not exactly once: {other:?}"),
+        }
+        drop(tx);
+    });
+}
+
+// === the held try_send message ===
+
+#[test]
+fn try_send_to_a_waiting_receive_is_returned_by_it() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let mut recv = pin!(rx.recv());
+        assert!(poll_once(recv.as_mut()).is_pending()); // waiting before the try_send
+        let sender = thread::spawn(move || tx.try_send(8));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+        assert_eq!(block_on(recv), Ok(8));
+    });
+}
+
+#[test]
+fn held_message_goes_to_the_next_receive_when_the_woken_one_is_dropped() {
+    model(|| {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::<Msg>();
+        let rx2 = rx.clone();
+        let mut first = Box::pin(rx.recv());
+        assert!(poll_once(first.as_mut()).is_pending());
+        let msg = Msg::new(1, &drops);
+        let sender = thread::spawn(move || tx.try_send(msg).map_err(|e| e.into_inner().take()));
+        drop(first); // before or after the try_send
+        let sent = sender.join().unwrap();
+        // `tx` is gone, so a receive finds the held message or the disconnection.
+        let got = block_on(rx2.recv()).map(Msg::take);
+        match (sent, got) {
+            (Ok(()), Ok(1)) | (Err(1), Err(RecvError)) => {}
+            other => panic!("not exactly once: {other:?}"),
+        }
+        assert_eq!(drops.load(Ordering::Relaxed), 0);
+    });
+}
+
+#[test]
+fn held_message_is_dropped_once_when_every_receiver_is_gone() {
+    model(|| {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::<Msg>();
+        let msg = Msg::new(1, &drops);
+        let receiver = thread::spawn(move || {
+            let mut recv = pin!(rx.recv());
+            // Nothing is on offer yet, so it waits (and the try_send may find it) or is gone.
+            assert!(poll_once(recv.as_mut()).is_pending());
+        });
+        let sent = tx.try_send(msg).map_err(|e| e.into_inner().take());
+        receiver.join().unwrap();
+        match sent {
+            // Held for the receive that then dropped: dropped with the last receiver.
+            Ok(()) => assert_eq!(drops.load(Ordering::Relaxed), 1),
+            Err(id) => {
+                assert_eq!(id, 1);
+                assert_eq!(drops.load(Ordering::Relaxed), 0);
+            }
+        }
+        assert!(tx.is_closed());
+    });
+}
+
+#[test]
+fn try_recv_races_a_waiting_receive_for_a_send() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let rx2 = rx.clone();
+        let sender = thread::spawn(move || block_on(tx.send(6)));
+        let grabber = thread::spawn(move || rx2.try_recv());
+        let grabbed = grabber.join().unwrap();
+        match grabbed {
+            Ok(6) => assert_eq!(block_on(rx.recv()), Err(RecvError)),
+            Err(TryRecvError::Empty) => assert_eq!(block_on(rx.recv()), Ok(6)),
+            other => panic!("unexpected try_recv: {other:?}"),
+        }
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn try_send_full_without_a_waiting_receive_registers_nothing() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let sender = thread::spawn(move || match tx.try_send(2) {
+            Ok(()) => None,
+            Err(TrySendError::Full(n)) => Some(n),
+            Err(e) => panic!("unexpected {e:?}"),
+        });
+        let mut recv = pin!(rx.recv());
+        let first = poll_once(recv.as_mut());
+        let returned = sender.join().unwrap();
+        match (first, returned) {
+            // The try_send found the receive waiting: it was held for it.
+            (Poll::Pending, None) => assert_eq!(block_on(recv), Ok(2)),
+            // It found no one waiting and got its message back; the receive waits on, or, polled
+            // after the only sender was gone, reports the disconnection.
+            (Poll::Pending, Some(2)) => assert_eq!(block_on(recv), Err(RecvError)),
+            (Poll::Ready(got), Some(2)) => assert_eq!(got, Err(RecvError)),
+            other => panic!("unexpected outcome: {other:?}"),
+        }
+    });
+}
