@@ -1,10 +1,8 @@
 //! The counted handles' shared allocation and the constructors.
 
-use crate::sync::Arc;
-use crate::sync::AtomicUsize;
-
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
+use crate::sync::{Arc, AtomicUsize};
 use crate::{Receiver, Sender};
 
 /// What every `Sender` and `Receiver` of one channel points to.

@@ -409,21 +409,34 @@ impl<T, L: Lock> Core<T, L> {
 
     /// Closes the channel and wakes every waiter. Returns `true` if this call closed it.
     pub(crate) fn close(&self) -> bool {
-        let mut closed_now = None;
+        // From here on no operation registers, so the waiters unlinked below are all there are.
+        let closed_now = self
+            .exchange
+            .with(|ex| !core::mem::replace(&mut ex.closed, true));
+        self.disconnect_all();
+        closed_now
+    }
+
+    /// Unlinks and wakes every waiter of a closed channel, a batch at a time, with the lock
+    /// released while each batch is woken. If a `wake` panics, the remaining batches are still
+    /// unlinked and woken while the panic unwinds, so no waiter is left hanging.
+    fn disconnect_all(&self) {
+        /// Finishes the job if waking the current batch unwinds.
+        struct Rest<'a, T, L: Lock>(&'a Core<T, L>);
+        impl<T, L: Lock> Drop for Rest<'_, T, L> {
+            fn drop(&mut self) {
+                self.0.disconnect_all();
+            }
+        }
+
         loop {
             let mut wakes = WakeBatch::new();
-            let done = self.exchange.with(|ex| {
-                if closed_now.is_none() {
-                    closed_now = Some(!ex.closed);
-                    ex.closed = true;
-                }
-                ex.disconnect_waiters(&mut wakes)
-            });
-            // Woken with the lock released; the next batch (if any) relocks. No waiter can join
-            // in between: every operation sees `closed` first.
+            let done = self.exchange.with(|ex| ex.disconnect_waiters(&mut wakes));
+            let rest = Rest(self);
             drop(wakes);
+            core::mem::forget(rest);
             if done {
-                return closed_now.unwrap_or(false);
+                return;
             }
         }
     }

@@ -1,10 +1,8 @@
 //! The receiving half of a counted channel, also a `Stream`.
 
 use alloc::boxed::Box;
-use crate::sync::Arc;
 use core::fmt;
 use core::pin::Pin;
-use crate::sync::Ordering;
 use core::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
@@ -13,6 +11,7 @@ use crate::channel::{check_count, Shared};
 use crate::error::TryRecvError;
 use crate::lock::{DefaultLock, Lock};
 use crate::recv::RecvFut;
+use crate::sync::{Arc, Ordering};
 use crate::waiter::{Receiving, RecvWaiter};
 
 /// The receiving half of a channel made by [`channel`](crate::channel). Clone it to receive from
@@ -193,9 +192,12 @@ impl<T, L: Lock> Drop for Receiver<T, L> {
     fn drop(&mut self) {
         self.withdraw_stream();
         if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // No receiver is left to take a held `try_send` message (and none can wait for a new
+            // one). Taken first so that it is dropped, outside the lock, even if a waker panics
+            // in `close`.
+            let held = self.shared.core.take_held();
             self.shared.core.close();
-            // No receiver is left to take a held `try_send` message: drop it, outside the lock.
-            drop(self.shared.core.take_held());
+            drop(held);
         }
     }
 }

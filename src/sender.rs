@@ -1,13 +1,12 @@
 //! The sending half of a counted channel.
 
-use crate::sync::Arc;
 use core::fmt;
-use crate::sync::Ordering;
 
 use crate::channel::{check_count, Shared};
 use crate::error::TrySendError;
 use crate::lock::{DefaultLock, Lock};
 use crate::send::SendFut;
+use crate::sync::{Arc, Ordering};
 
 /// The sending half of a channel made by [`channel`](crate::channel). Clone it to send from many
 /// tasks or threads; the channel closes when the last `Sender` is dropped.
