@@ -260,7 +260,8 @@ fn held_message_that_panics_on_drop_is_dropped_once_when_the_last_receiver_goes(
     let back = tx.try_send(PanicOnDrop(Arc::new(AtomicUsize::new(0))));
     let back = back.unwrap_err();
     assert!(back.is_disconnected());
-    std::mem::forget(back.into_inner());
+    let msg = back.into_inner();
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(msg))).is_err());
 }
 
 #[test]
