@@ -29,6 +29,8 @@ mod channel;
 mod receiver;
 #[cfg(feature = "alloc")]
 mod sender;
+#[cfg(feature = "sink")]
+mod sink;
 
 #[cfg(feature = "alloc")]
 pub use channel::{channel, channel_with};

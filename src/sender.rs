@@ -12,13 +12,20 @@ use crate::sync::{Arc, Ordering};
 /// tasks or threads; the channel closes when the last `Sender` is dropped.
 pub struct Sender<T, L: Lock = DefaultLock> {
     /// The channel, shared with every other handle.
-    shared: Arc<Shared<T, L>>,
+    pub(crate) shared: Arc<Shared<T, L>>,
+    /// The `Sink`'s message in flight; allocated on the handle's first `start_send`.
+    #[cfg(feature = "sink")]
+    pub(crate) sink: Option<core::pin::Pin<alloc::boxed::Box<crate::waiter::SendWaiter<T>>>>,
 }
 
 impl<T, L: Lock> Sender<T, L> {
     /// A handle that was already counted in `shared.senders`.
     pub(crate) fn new(shared: Arc<Shared<T, L>>) -> Self {
-        Sender { shared }
+        Sender {
+            shared,
+            #[cfg(feature = "sink")]
+            sink: None,
+        }
     }
 
     /// Sends `msg`, waiting until a receive takes it.
@@ -133,9 +140,18 @@ impl<T, L: Lock> Clone for Sender<T, L> {
 
 impl<T, L: Lock> Drop for Sender<T, L> {
     fn drop(&mut self) {
+        // The sink's message in flight is withdrawn first and dropped last, outside the lock and
+        // after the count is settled, so a panicking `Drop` of it cannot keep the channel open.
+        #[cfg(feature = "sink")]
+        let in_flight = self
+            .sink
+            .as_ref()
+            .and_then(|node| self.shared.core.cancel_send(node.as_ref()));
         if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.shared.core.close();
         }
+        #[cfg(feature = "sink")]
+        drop(in_flight);
     }
 }
 
@@ -148,3 +164,13 @@ impl<T, L: Lock> fmt::Debug for Sender<T, L> {
             .finish()
     }
 }
+
+// SAFETY: the sink's node is reached by other threads only under the channel lock (its flag is an
+// atomic), and by this handle only through `&mut self` or its drop. Messages of type `T` move
+// between threads, hence `T: Send`; the rest is an `Arc` of a `Sync` core.
+#[cfg(feature = "sink")]
+unsafe impl<T: Send, L: Lock + Send + Sync> Send for Sender<T, L> {}
+// SAFETY: through `&Sender` the sink's node is never touched; everything else it reaches is the
+// `Sync` core.
+#[cfg(feature = "sink")]
+unsafe impl<T: Send, L: Lock + Send + Sync> Sync for Sender<T, L> {}
