@@ -10,13 +10,13 @@
 //!   are sequential and waiting sends are served FIFO, so nothing can be received out of order).
 //!
 //! Only the places the parties run on change: tokio (multi-thread and current-thread), async-std,
-//! plain threads with the blocking calls, `futures`' `LocalPool`, and mixes of them. Each runs
+//! smol, plain threads with the blocking calls, `futures`' `LocalPool`, and mixes of them. Each runs
 //! SPSC (1x1) and MPMC (4x4), with `common::scaled(2_000)` messages per producer; some consumers
 //! use the `Stream` interface. Two more runs add cancellation: consumers whose `recv` loses a
 //! `tokio::select!` race, and threads that retry `send_timeout` / `recv_timeout`.
 //!
-//! Under Miri the loops shrink (see `common::scaled`); the async-std runs are skipped there, since
-//! its reactor needs `timerfd_create`, which Miri does not emulate.
+//! Under Miri the loops shrink (see `common::scaled`); the async-std and smol runs are skipped
+//! there, since their reactors need system calls (`timerfd_create`, epoll) Miri does not emulate.
 
 mod common;
 
@@ -275,6 +275,24 @@ fn run_async_std(plan: Plan, style: Style) -> Outcome {
             .collect();
         let producers: Vec<_> = (0..plan.producers)
             .map(|p| async_std::task::spawn(produce(tx.clone(), plan.ids(p))))
+            .collect();
+        drop((tx, rx));
+        Outcome {
+            sent: futures::future::join_all(producers).await,
+            got: futures::future::join_all(consumers).await,
+        }
+    })
+}
+
+/// Every party is a task of smol's global executor, entered through `smol::block_on`.
+fn run_smol(plan: Plan, style: Style) -> Outcome {
+    smol::block_on(async {
+        let (tx, rx) = rendez::channel();
+        let producers: Vec<_> = (0..plan.producers)
+            .map(|p| smol::spawn(produce(tx.clone(), plan.ids(p))))
+            .collect();
+        let consumers: Vec<_> = (0..plan.consumers)
+            .map(|_| smol::spawn(consume(rx.clone(), style)))
             .collect();
         drop((tx, rx));
         Outcome {
@@ -587,6 +605,24 @@ fn async_std_spsc() {
 )]
 fn async_std_mpmc() {
     exactly_once(Plan::mpmc(), |plan| run_async_std(plan, Style::Recv));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "smol's reactor needs epoll, which Miri does not fully emulate")]
+fn smol_spsc() {
+    exactly_once(Plan::spsc(), |plan| run_smol(plan, Style::Recv));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "smol's reactor needs epoll, which Miri does not fully emulate")]
+fn smol_mpmc() {
+    exactly_once(Plan::mpmc(), |plan| run_smol(plan, Style::Recv));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "smol's reactor needs epoll, which Miri does not fully emulate")]
+fn smol_stream_mpmc() {
+    exactly_once(Plan::mpmc(), |plan| run_smol(plan, Style::Stream));
 }
 
 #[test]
