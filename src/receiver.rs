@@ -18,6 +18,27 @@ use crate::waiter::{Receiving, RecvWaiter};
 /// many tasks or threads; the channel closes when the last `Receiver` is dropped.
 ///
 /// It is also a [`Stream`] of messages that ends when the channel is closed.
+///
+/// # Cancel safety
+///
+/// Dropping a `StreamExt::next()` future loses no message, as with [`Receiver::recv`]. The
+/// handle's stream keeps its place in line until it is polled again, another receive method is
+/// called on the handle, or the handle is dropped.
+///
+/// ```
+/// use futures::{future, FutureExt, StreamExt};
+/// # futures::executor::block_on(async {
+/// let (tx, mut rx) = rendez::channel();
+/// futures::select! {
+///     _ = rx.next() => unreachable!(),
+///     _ = future::ready(()).fuse() => {}
+/// }
+/// let (got, _) = futures::join!(rx.next(), tx.send(5));
+/// assert_eq!(got, Some(5));
+/// drop(tx);
+/// assert_eq!(rx.next().await, None); // closed: the stream ends
+/// # });
+/// ```
 pub struct Receiver<T, L: Lock = DefaultLock> {
     /// The channel, shared with every other handle.
     shared: Arc<Shared<T, L>>,
@@ -50,8 +71,14 @@ impl<T, L: Lock> Receiver<T, L> {
     /// `select!` and under timeouts.
     ///
     /// ```
+    /// use futures::{future, FutureExt};
     /// # futures::executor::block_on(async {
     /// let (tx, rx) = rendez::channel();
+    /// // Nothing is sent yet, so the receive loses the race; dropped, it held nothing.
+    /// futures::select! {
+    ///     _ = rx.recv().fuse() => unreachable!(),
+    ///     _ = future::ready(()).fuse() => {}
+    /// }
     /// let (got, _) = futures::join!(rx.recv(), tx.send('x'));
     /// assert_eq!(got, Ok('x'));
     /// # });

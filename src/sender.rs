@@ -39,10 +39,17 @@ impl<T, L: Lock> Sender<T, L> {
     /// it, it is dropped with the future and never received. Safe in `select!` and under timeouts.
     ///
     /// ```
+    /// use futures::{future, FutureExt};
     /// # futures::executor::block_on(async {
     /// let (tx, rx) = rendez::channel();
-    /// let (sent, got) = futures::join!(tx.send(1), rx.recv());
-    /// assert_eq!((sent, got), (Ok(()), Ok(1)));
+    /// // No receive is waiting, so the send loses the race and is dropped with its message.
+    /// futures::select! {
+    ///     _ = tx.send(1).fuse() => unreachable!(),
+    ///     _ = future::ready(()).fuse() => {}
+    /// }
+    /// assert!(rx.try_recv().is_err()); // nothing was left behind
+    /// let (sent, got) = futures::join!(tx.send(2), rx.recv());
+    /// assert_eq!((sent, got), (Ok(()), Ok(2)));
     /// # });
     /// ```
     pub fn send(&self, msg: T) -> SendFut<'_, T, L> {

@@ -44,8 +44,14 @@ impl<T, L: Lock> Channel<T, L> {
     /// it, it is dropped with the future and never received.
     ///
     /// ```
+    /// use futures::{future, FutureExt};
     /// static CH: rendez::Channel<&str> = rendez::Channel::new();
     /// # futures::executor::block_on(async {
+    /// futures::select! {
+    ///     _ = CH.send("lost").fuse() => unreachable!(),
+    ///     _ = future::ready(()).fuse() => {}
+    /// }
+    /// assert!(CH.try_recv().is_err()); // the dropped send left nothing behind
     /// let (sent, got) = futures::join!(CH.send("hi"), CH.recv());
     /// assert_eq!((sent, got), (Ok(()), Ok("hi")));
     /// # });
@@ -73,8 +79,13 @@ impl<T, L: Lock> Channel<T, L> {
     /// was woken for a message and is dropped instead, the next waiting receive is woken.
     ///
     /// ```
+    /// use futures::{future, FutureExt};
     /// let ch = rendez::Channel::<u8>::new();
     /// # futures::executor::block_on(async {
+    /// futures::select! {
+    ///     _ = ch.recv().fuse() => unreachable!(),
+    ///     _ = future::ready(()).fuse() => {}
+    /// }
     /// let (got, _) = futures::join!(ch.recv(), ch.send(3));
     /// assert_eq!(got, Ok(3));
     /// # });
