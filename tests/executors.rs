@@ -608,19 +608,28 @@ fn async_std_mpmc() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "smol's reactor needs epoll, which Miri does not fully emulate")]
+#[cfg_attr(
+    miri,
+    ignore = "smol's reactor needs epoll, which Miri does not fully emulate"
+)]
 fn smol_spsc() {
     exactly_once(Plan::spsc(), |plan| run_smol(plan, Style::Recv));
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "smol's reactor needs epoll, which Miri does not fully emulate")]
+#[cfg_attr(
+    miri,
+    ignore = "smol's reactor needs epoll, which Miri does not fully emulate"
+)]
 fn smol_mpmc() {
     exactly_once(Plan::mpmc(), |plan| run_smol(plan, Style::Recv));
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "smol's reactor needs epoll, which Miri does not fully emulate")]
+#[cfg_attr(
+    miri,
+    ignore = "smol's reactor needs epoll, which Miri does not fully emulate"
+)]
 fn smol_stream_mpmc() {
     exactly_once(Plan::mpmc(), |plan| run_smol(plan, Style::Stream));
 }
