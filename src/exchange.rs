@@ -39,7 +39,7 @@ use crate::list::WaitList;
 use crate::lock::{Lock, Mutex};
 use crate::sync::const_fn_unless_loom;
 use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending};
-use crate::wake::WakeBatch;
+use crate::wake::{WakeBatch, CLOSE_BATCH};
 
 /// The state every party shares, guarded by the channel lock.
 pub(crate) struct Exchange<T> {
@@ -136,7 +136,7 @@ impl<T> Exchange<T> {
 
     /// Unlinks every waiter, marking it disconnected, until `wakes` is full. Returns whether no
     /// waiter is left.
-    fn disconnect_waiters(&mut self, wakes: &mut WakeBatch) -> bool {
+    fn disconnect_waiters(&mut self, wakes: &mut WakeBatch<CLOSE_BATCH>) -> bool {
         while !wakes.is_full() {
             if let Some(sender) = self.senders.pop_front() {
                 // SAFETY: `sender` was linked, so it is valid and registered; we hold the lock.
@@ -430,7 +430,7 @@ impl<T, L: Lock> Core<T, L> {
         }
 
         loop {
-            let mut wakes = WakeBatch::new();
+            let mut wakes = WakeBatch::<CLOSE_BATCH>::new();
             let done = self.exchange.with(|ex| ex.disconnect_waiters(&mut wakes));
             let rest = Rest(self);
             drop(wakes);

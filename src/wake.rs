@@ -5,25 +5,29 @@
 
 use core::task::Waker;
 
-/// How many wakers one batch holds. One operation wakes at most two parties; `close` wakes
-/// everyone in batches of this size, releasing the lock between batches.
-const CAPACITY: usize = 8;
+/// How many wakers one operation's batch holds: an operation wakes at most two parties (a
+/// blocked receive handed a waiting send's message wakes both; see `Exchange::dispatch`). Kept this
+/// small because every operation builds and drops a batch.
+pub(crate) const OPERATION: usize = 2;
+
+/// How many waiters `close` wakes per critical section; it releases the lock between batches.
+pub(crate) const CLOSE_BATCH: usize = 8;
 
 /// Wakers to wake once the lock is released. Dropping the batch wakes them.
-pub(crate) struct WakeBatch {
+pub(crate) struct WakeBatch<const N: usize = OPERATION> {
     /// The wakers to wake, in `wakers[..len]`.
-    wakers: [Option<Waker>; CAPACITY],
+    wakers: [Option<Waker>; N],
     /// How many entries of `wakers` are filled.
     len: usize,
     /// A waker replaced by a newer one: dropped, not woken, after the lock is released.
     displaced: Option<Waker>,
 }
 
-impl WakeBatch {
+impl<const N: usize> WakeBatch<N> {
     /// An empty batch.
     pub(crate) const fn new() -> Self {
         WakeBatch {
-            wakers: [const { None }; CAPACITY],
+            wakers: [const { None }; N],
             len: 0,
             displaced: None,
         }
@@ -31,7 +35,7 @@ impl WakeBatch {
 
     /// Whether another waker still fits.
     pub(crate) fn is_full(&self) -> bool {
-        self.len == CAPACITY
+        self.len == N
     }
 
     /// Adds `waker` (if any) to be woken.
@@ -67,8 +71,8 @@ impl WakeBatch {
     /// unwinds (a second panic during that aborts, as any panic during unwinding does).
     fn wake_remaining(&mut self) {
         /// Wakes whatever is left if the current `wake` call unwinds.
-        struct Rest<'a>(&'a mut WakeBatch);
-        impl Drop for Rest<'_> {
+        struct Rest<'a, const N: usize>(&'a mut WakeBatch<N>);
+        impl<const N: usize> Drop for Rest<'_, N> {
             fn drop(&mut self) {
                 self.0.wake_remaining();
             }
@@ -85,7 +89,7 @@ impl WakeBatch {
     }
 }
 
-impl Drop for WakeBatch {
+impl<const N: usize> Drop for WakeBatch<N> {
     fn drop(&mut self) {
         self.wake_remaining();
         // `displaced` drops after the wakers are woken, outside the lock.
