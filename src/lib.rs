@@ -25,6 +25,8 @@ mod wake;
 mod blocking;
 #[cfg(feature = "alloc")]
 mod channel;
+#[cfg(feature = "std")]
+mod parker;
 #[cfg(feature = "alloc")]
 mod receiver;
 #[cfg(feature = "alloc")]
