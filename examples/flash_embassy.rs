@@ -1,0 +1,43 @@
+//! `flash_rendez.rs` with embassy-sync's `Channel<CriticalSectionRawMutex, u32, 1>` in place of
+//! rendez's channel, for the flash-size comparison; everything else is the same program.
+//!
+//! ```sh
+//! .ci/flash-size   # builds it for thumbv7em-none-eabihf and prints its section sizes
+//! ```
+//!
+//! On the host this example only says so.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(target_os = "none")]
+#[path = "flash/rt.rs"]
+mod rt;
+
+#[cfg(target_os = "none")]
+mod program {
+    use core::hint::black_box;
+    use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+    use embassy_sync::channel::Channel;
+
+    static CH: Channel<CriticalSectionRawMutex, u32, 1> = Channel::new();
+
+    #[cortex_m_rt::entry]
+    fn main() -> ! {
+        super::rt::run(
+            async {
+                for n in 0..black_box(1000) {
+                    CH.send(n).await;
+                }
+            },
+            async {
+                loop {
+                    black_box(CH.receive().await);
+                }
+            },
+        )
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    println!("a bare-metal program: `.ci/flash-size` builds it for thumbv7em-none-eabihf");
+}
