@@ -231,7 +231,7 @@ impl<T, L: Lock> Core<T, L> {
                 _ => unreachable!("rendez: a registered send is waiting or finished"),
             }
         });
-        drop(wakes);
+        wakes.wake_all();
         poll
     }
 
@@ -287,7 +287,7 @@ impl<T, L: Lock> Core<T, L> {
             ex.dispatch(&mut wakes);
             Ok(())
         });
-        drop(wakes);
+        wakes.wake_all();
         result
     }
 
@@ -352,7 +352,7 @@ impl<T, L: Lock> Core<T, L> {
             waiter.set_registered(true);
             Poll::Pending
         });
-        drop(wakes);
+        wakes.wake_all();
         poll
     }
 
@@ -388,7 +388,7 @@ impl<T, L: Lock> Core<T, L> {
                 Receiving::Disconnected | Receiving::Init => None,
             }
         });
-        drop(wakes);
+        wakes.wake_all();
         msg
     }
 
@@ -401,7 +401,7 @@ impl<T, L: Lock> Core<T, L> {
             None if ex.closed => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
         });
-        drop(wakes);
+        wakes.wake_all();
         result
     }
 
@@ -433,7 +433,7 @@ impl<T, L: Lock> Core<T, L> {
             let mut wakes = WakeBatch::<CLOSE_BATCH>::new();
             let done = self.exchange.with(|ex| ex.disconnect_waiters(&mut wakes));
             let rest = Rest(self);
-            drop(wakes);
+            wakes.wake_all();
             core::mem::forget(rest);
             if done {
                 return;

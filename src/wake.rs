@@ -67,14 +67,17 @@ impl<const N: usize> WakeBatch<N> {
         }
     }
 
-    /// Wakes every collected waker. If one `wake` panics, the rest are still woken while the panic
-    /// unwinds (a second panic during that aborts, as any panic during unwinding does).
-    fn wake_remaining(&mut self) {
+    /// Wakes every collected waker; call it once the lock is released (dropping the batch does
+    /// too). If one `wake` panics, the rest are still woken while the panic unwinds (a second panic
+    /// during that aborts, as any panic during unwinding does).
+    ///
+    /// Taking `&mut self` rather than consuming the batch spares a copy of it per operation.
+    pub(crate) fn wake_all(&mut self) {
         /// Wakes whatever is left if the current `wake` call unwinds.
         struct Rest<'a, const N: usize>(&'a mut WakeBatch<N>);
         impl<const N: usize> Drop for Rest<'_, N> {
             fn drop(&mut self) {
-                self.0.wake_remaining();
+                self.0.wake_all();
             }
         }
 
@@ -91,7 +94,7 @@ impl<const N: usize> WakeBatch<N> {
 
 impl<const N: usize> Drop for WakeBatch<N> {
     fn drop(&mut self) {
-        self.wake_remaining();
+        self.wake_all();
         // `displaced` drops after the wakers are woken, outside the lock.
     }
 }
