@@ -84,15 +84,20 @@ impl<T> Exchange<T> {
             return Some(msg);
         }
         let sender = self.senders.pop_front()?;
-        // SAFETY: `sender` was linked, so it is valid and registered, and we hold the lock.
-        let mut slot = unsafe { sender.as_ref().slot() };
-        match core::mem::replace(&mut slot.state, Sending::ReceiverFinishedFirst) {
-            Sending::WaitingForReceiver(msg) => {
-                wakes.push(slot.waker.take());
-                Some(msg)
-            }
-            _ => unreachable!("rendez: a linked send holds its message"),
-        }
+        let msg = {
+            // SAFETY: `sender` was linked, so it is valid and registered, and we hold the lock.
+            let mut slot = unsafe { sender.as_ref().slot() };
+            let Sending::WaitingForReceiver(msg) =
+                core::mem::replace(&mut slot.state, Sending::ReceiverFinishedFirst)
+            else {
+                unreachable!("rendez: a linked send holds its message")
+            };
+            wakes.push(slot.waker.take());
+            msg
+        };
+        // SAFETY: `sender` was linked, so it is valid, and nothing here touches it again.
+        unsafe { SendWaiter::release(sender) };
+        Some(msg)
     }
 
     /// Hands `msg` straight to the first waiting receive if that is a blocked thread (which cannot
@@ -139,14 +144,18 @@ impl<T> Exchange<T> {
     fn disconnect_waiters(&mut self, wakes: &mut WakeBatch<CLOSE_BATCH>) -> bool {
         while !wakes.is_full() {
             if let Some(sender) = self.senders.pop_front() {
-                // SAFETY: `sender` was linked, so it is valid and registered; we hold the lock.
-                let mut slot = unsafe { sender.as_ref().slot() };
-                let state = core::mem::replace(&mut slot.state, Sending::Done);
-                slot.state = match state {
-                    Sending::WaitingForReceiver(msg) => Sending::Disconnected(msg),
-                    _ => unreachable!("rendez: a linked send holds its message"),
-                };
-                wakes.push(slot.waker.take());
+                {
+                    // SAFETY: `sender` was linked, so it is valid and registered; we hold the lock.
+                    let mut slot = unsafe { sender.as_ref().slot() };
+                    let state = core::mem::replace(&mut slot.state, Sending::Done);
+                    slot.state = match state {
+                        Sending::WaitingForReceiver(msg) => Sending::Disconnected(msg),
+                        _ => unreachable!("rendez: a linked send holds its message"),
+                    };
+                    wakes.push(slot.waker.take());
+                }
+                // SAFETY: `sender` was linked, so it is valid, and nothing here touches it again.
+                unsafe { SendWaiter::release(sender) };
             } else if let Some(receiver) = self.receivers.pop_front() {
                 // SAFETY: as above, for a receive.
                 let mut slot = unsafe { receiver.as_ref().slot() };
@@ -185,19 +194,28 @@ impl<T, L: Lock> Core<T, L> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
         if !waiter.is_registered() {
-            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
-            let unstarted = matches!(unsafe { waiter.slot() }.state, Sending::Init(_));
-            assert!(unstarted, "rendez: send future polled after it completed");
+            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot; a
+            // peer that finished the send released the node last (see `SendWaiter::release`).
+            let mut slot = unsafe { waiter.slot() };
+            // The outcome of a send a peer finished is read here, without the lock.
+            match core::mem::replace(&mut slot.state, Sending::Done) {
+                Sending::Init(msg) => slot.state = Sending::Init(msg),
+                Sending::ReceiverFinishedFirst => return Poll::Ready(Ok(())),
+                Sending::Disconnected(msg) => return Poll::Ready(Err(SendError(msg))),
+                Sending::Done | Sending::WaitingForReceiver(_) => {
+                    panic!("rendez: send future polled after it completed")
+                }
+            }
         }
         let node = NonNull::from(&*waiter);
         let mut wakes = WakeBatch::new();
         let poll = self.exchange.with(|ex| {
             // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
             let mut slot = unsafe { waiter.slot() };
-            if !waiter.is_registered() {
+            if let Sending::Init(_) = slot.state {
                 let Sending::Init(mut msg) = core::mem::replace(&mut slot.state, Sending::Done)
                 else {
-                    unreachable!("rendez: checked above")
+                    unreachable!("rendez: matched above")
                 };
                 if ex.closed {
                     return Poll::Ready(Err(SendError(msg)));
@@ -223,12 +241,11 @@ impl<T, L: Lock> Core<T, L> {
                 wakes.register(&mut slot.waker, cx.waker());
                 return Poll::Pending;
             }
-            // Unlinked by a receive or by `close`: the outcome is final.
-            waiter.set_registered(false);
+            // A receive or `close` finished it (and released it) since the check above.
             match core::mem::replace(&mut slot.state, Sending::Done) {
                 Sending::ReceiverFinishedFirst => Poll::Ready(Ok(())),
                 Sending::Disconnected(msg) => Poll::Ready(Err(SendError(msg))),
-                _ => unreachable!("rendez: a registered send is waiting or finished"),
+                _ => unreachable!("rendez: a started send is waiting or finished"),
             }
         });
         wakes.wake_all();
@@ -237,32 +254,30 @@ impl<T, L: Lock> Core<T, L> {
 
     /// Withdraws a send: returns its message unless a receive took it. Called when the future is
     /// dropped or a blocking send times out; afterwards the node is unregistered and `Done`.
+    #[inline]
     pub(crate) fn cancel_send(&self, waiter: Pin<&SendWaiter<T>>) -> Option<T> {
-        let node = NonNull::from(&*waiter);
-        let take = |slot: &mut crate::waiter::Slot<Sending<T>>| match core::mem::replace(
-            &mut slot.state,
-            Sending::Done,
-        ) {
-            Sending::Init(msg) | Sending::WaitingForReceiver(msg) | Sending::Disconnected(msg) => {
-                Some(msg)
-            }
-            Sending::ReceiverFinishedFirst | Sending::Done => None,
-        };
+        // Every send future is dropped, most of them after they resolved: keep that cheap.
         if !waiter.is_registered() {
             // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
-            return take(&mut *unsafe { waiter.slot() });
+            return take_unsent(&mut unsafe { waiter.slot() }.state);
         }
+        self.cancel_registered_send(waiter)
+    }
+
+    /// [`Core::cancel_send`] for a node the channel may hold.
+    fn cancel_registered_send(&self, waiter: Pin<&SendWaiter<T>>) -> Option<T> {
+        let node = NonNull::from(&*waiter);
         let msg = self.exchange.with(|ex| {
             // SAFETY: we hold the lock; this is the only reference to the slot in this section.
             let mut slot = unsafe { waiter.slot() };
             if let Sending::WaitingForReceiver(_) = slot.state {
-                // SAFETY: a registered send in this state is linked in `senders`.
+                // SAFETY: a started send in this state is linked in `senders`.
                 unsafe { ex.senders.remove(node) };
                 // Fewer offers: the invariant still holds; a receive notified for this message
                 // finds none and waits again, first in line.
             }
             waiter.set_registered(false);
-            take(&mut slot)
+            take_unsent(&mut slot.state)
         });
         msg
     }
@@ -358,10 +373,17 @@ impl<T, L: Lock> Core<T, L> {
 
     /// Withdraws a receive. Returns a message that was already handed to it (blocking receives
     /// only); a notified receive passes its turn on. Afterwards the node is unregistered, `Init`.
+    #[inline]
     pub(crate) fn cancel_recv(&self, waiter: Pin<&RecvWaiter<T>>) -> Option<T> {
+        // Every receive future is dropped, most of them after they resolved: keep that cheap.
         if !waiter.is_registered() {
             return None;
         }
+        self.cancel_registered_recv(waiter)
+    }
+
+    /// [`Core::cancel_recv`] for a node the channel may hold.
+    fn cancel_registered_recv(&self, waiter: Pin<&RecvWaiter<T>>) -> Option<T> {
         let node = NonNull::from(&*waiter);
         let mut wakes = WakeBatch::new();
         let msg = self.exchange.with(|ex| {
@@ -450,6 +472,16 @@ impl<T, L: Lock> Core<T, L> {
     /// caller drops it outside the lock.
     pub(crate) fn take_held(&self) -> Option<T> {
         self.exchange.with(|ex| ex.held.take())
+    }
+}
+
+/// Ends a withdrawn send: its message, unless a receive took it. Leaves the state `Done`.
+fn take_unsent<T>(state: &mut Sending<T>) -> Option<T> {
+    match core::mem::replace(state, Sending::Done) {
+        Sending::Init(msg) | Sending::WaitingForReceiver(msg) | Sending::Disconnected(msg) => {
+            Some(msg)
+        }
+        Sending::ReceiverFinishedFirst | Sending::Done => None,
     }
 }
 

@@ -7,8 +7,9 @@
 //!   *registered*; before registration and after its owner has seen the outcome, only the owner
 //!   touches it.
 //! - `registered` is written by the owner, inside the channel's critical sections once the node
-//!   may be shared (an atomic, so that a `Receiver` may withdraw its stream node through `&self`);
-//!   `blocking` never changes.
+//!   may be shared (an atomic, so that a `Receiver` may withdraw its stream node through `&self`).
+//!   A peer that finishes a *send* clears it instead ([`Waiter::release`]), as its last access:
+//!   the send's owner then reads the outcome without taking the lock. `blocking` never changes.
 
 use core::marker::PhantomPinned;
 use core::ptr::NonNull;
@@ -24,11 +25,11 @@ pub(crate) enum Sending<T> {
     /// In the senders' list with its message, waiting for a receive to take it.
     /// → `ReceiverFinishedFirst` when a receive takes it; → `Disconnected` on close.
     WaitingForReceiver(T),
-    /// A receive took the message and unlinked the node; the send completes on its next poll.
-    /// → `Done`.
+    /// A receive took the message, unlinked the node and released it to its owner; the send
+    /// completes on its next poll, without the lock. → `Done`.
     ReceiverFinishedFirst,
-    /// The channel closed while the message waited; unlinked, the message goes back to the sender.
-    /// → `Done`.
+    /// The channel closed while the message waited; unlinked and released, the message goes back
+    /// to the sender. → `Done`.
     Disconnected(T),
     /// The outcome was returned (or the future was cancelled); nothing is left.
     Done,
@@ -113,13 +114,28 @@ impl<S> Waiter<S> {
 
     /// Whether the channel may hold a pointer to this node.
     pub(crate) fn is_registered(&self) -> bool {
-        // Relaxed: it is set by the node's owner, and read either by the owner or under the lock.
-        self.registered.load(Ordering::Relaxed)
+        // Acquire: pairs with `release`, so an owner that finds its send released sees its outcome.
+        self.registered.load(Ordering::Acquire)
     }
 
-    /// Records whether the channel may hold a pointer to this node.
+    /// Records whether the channel may hold a pointer to this node (the owner, under the lock).
     pub(crate) fn set_registered(&self, registered: bool) {
         self.registered.store(registered, Ordering::Relaxed);
+    }
+
+    /// Hands a finished node back to its owner: the channel's last access to it. From the moment
+    /// of the store the owner may read the outcome without the lock, and drop the node.
+    ///
+    /// # Safety
+    ///
+    /// `node` is valid, unlinked and registered, the caller holds the lock, and nothing touches
+    /// the node after this call.
+    pub(crate) unsafe fn release(node: NonNull<Self>) {
+        // SAFETY: valid per the caller. The store goes through a raw pointer, so no reference to
+        // the node outlives the moment the owner may free it.
+        let registered = unsafe { core::ptr::addr_of!((*node.as_ptr()).registered) };
+        // SAFETY: the field is valid until the store makes the node the owner's again.
+        unsafe { &*registered }.store(false, Ordering::Release);
     }
 
     /// The node's links.
