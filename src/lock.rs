@@ -48,6 +48,10 @@ pub unsafe trait Lock {
 pub type DefaultLock = StdLock;
 /// The lock used when no lock strategy is named: [`StdLock`] with the `std` feature, otherwise
 /// [`SpinLock`].
+///
+/// Also with the `critical-section` feature it stays [`SpinLock`] (a feature must not silently
+/// change a public type): name `CriticalSectionLock` in the channel's type when an interrupt
+/// handler uses it.
 #[cfg(not(feature = "std"))]
 pub type DefaultLock = SpinLock;
 

@@ -14,6 +14,10 @@ use crate::sync::const_fn_unless_loom;
 ///
 /// It has no handle counts, so it disconnects only by [`Channel::close`].
 ///
+/// Without `std` the default lock is a spin lock: a channel that an interrupt handler uses must
+/// name `CriticalSectionLock` (feature `critical-section`) instead, e.g.
+/// `static CH: Channel<u32, CriticalSectionLock> = Channel::new();` (see [`crate::lock`]).
+///
 /// ```
 /// static CH: rendez::Channel<u32> = rendez::Channel::new();
 ///
