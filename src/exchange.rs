@@ -197,11 +197,16 @@ impl<T, L: Lock> Core<T, L> {
             // SAFETY: unregistered, so the owner (our caller) has the only access to the slot; a
             // peer that finished the send released the node last (see `SendWaiter::release`).
             let mut slot = unsafe { waiter.slot() };
-            // The outcome of a send a peer finished is read here, without the lock.
-            match core::mem::replace(&mut slot.state, Sending::Done) {
-                Sending::Init(msg) => slot.state = Sending::Init(msg),
-                Sending::ReceiverFinishedFirst => return Poll::Ready(Ok(())),
-                Sending::Disconnected(msg) => return Poll::Ready(Err(SendError(msg))),
+            // The outcome of a send a peer finished is read here, without the lock. (Matched by
+            // reference first, so that an unstarted send's message is not moved needlessly.)
+            match slot.state {
+                Sending::Init(_) => {}
+                Sending::ReceiverFinishedFirst | Sending::Disconnected(_) => {
+                    return match core::mem::replace(&mut slot.state, Sending::Done) {
+                        Sending::Disconnected(msg) => Poll::Ready(Err(SendError(msg))),
+                        _ => Poll::Ready(Ok(())),
+                    };
+                }
                 Sending::Done | Sending::WaitingForReceiver(_) => {
                     panic!("rendez: send future polled after it completed")
                 }
