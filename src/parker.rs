@@ -4,13 +4,7 @@
 //! than a park/unpark round trip (two system calls and two context switches). So a blocked call
 //! first spins briefly on a flag its waker sets, then yields a few times (which lets the partner
 //! run when threads outnumber cores), and only then parks.
-//!
-//! Spinning is adaptive, per thread: after a few waits in a row that spinning did not shorten
-//! (the partner is slower: an async task whose runtime must wake up, or an idle channel), the
-//! thread parks at once, and tries spinning again only every so often.
 
-#[cfg(not(loom))]
-use std::sync::atomic::AtomicU32;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
@@ -29,12 +23,6 @@ const SPIN_ROUNDS: u32 = 10;
 /// `yield_now` calls after spinning, before parking.
 #[cfg(not(loom))]
 const YIELDS: u32 = 4;
-/// After this many waits in a row that spinning did not end, the thread stops spinning...
-#[cfg(not(loom))]
-const MISSES_BEFORE_PARKING_AT_ONCE: u32 = 3;
-/// ...except on every this-many-th wait, to notice when spinning pays again.
-#[cfg(not(loom))]
-const PROBE_EVERY: u32 = 16;
 
 /// What a thread's waker holds: the thread, and a flag for a waiter that has not parked yet.
 struct Unparker {
@@ -42,13 +30,6 @@ struct Unparker {
     thread: Thread,
     /// Set by every wake; cleared by the thread before each poll.
     woken: AtomicBool,
-    /// Waits in a row whose spinning ended without a wake-up. Only the thread itself touches it
-    /// (an atomic only because wakers make the struct shared).
-    #[cfg(not(loom))]
-    misses: AtomicU32,
-    /// Waits since the last spin, while spinning is off.
-    #[cfg(not(loom))]
-    skipped: AtomicU32,
 }
 
 impl Wake for Unparker {
@@ -76,10 +57,6 @@ impl Parker {
             unparker: Arc::new(Unparker {
                 thread: thread::current(),
                 woken: AtomicBool::new(false),
-                #[cfg(not(loom))]
-                misses: AtomicU32::new(0),
-                #[cfg(not(loom))]
-                skipped: AtomicU32::new(0),
             }),
         }
     }
@@ -124,32 +101,9 @@ impl Parker {
         self.wait_briefly() || park_until(deadline)
     }
 
-    /// Spins, then yields, watching for a wake-up, unless spinning has not paid lately. Returns
-    /// whether a wake-up came.
+    /// Spins, then yields, watching for a wake-up. Returns whether one came.
     #[cfg(not(loom))]
     fn wait_briefly(&self) -> bool {
-        let Unparker {
-            misses, skipped, ..
-        } = &*self.unparker;
-        if misses.load(Ordering::Relaxed) >= MISSES_BEFORE_PARKING_AT_ONCE {
-            if skipped.fetch_add(1, Ordering::Relaxed) + 1 < PROBE_EVERY {
-                return false;
-            }
-            skipped.store(0, Ordering::Relaxed);
-        }
-        let woken = self.spin_then_yield();
-        let missed = if woken {
-            0
-        } else {
-            misses.load(Ordering::Relaxed) + 1
-        };
-        misses.store(missed.min(MISSES_BEFORE_PARKING_AT_ONCE), Ordering::Relaxed);
-        woken
-    }
-
-    /// The spinning and yielding of [`Parker::wait_briefly`].
-    #[cfg(not(loom))]
-    fn spin_then_yield(&self) -> bool {
         let woken = || self.unparker.woken.load(Ordering::Acquire);
         for round in 0..SPIN_ROUNDS {
             for _ in 0..1u32 << round {
