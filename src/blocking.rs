@@ -14,13 +14,16 @@ use crate::recv::RecvFut;
 use crate::send::SendFut;
 
 /// When a wait of `timeout` from now ends; `None` (wait forever) if that is too far to represent.
-fn deadline_after(timeout: Duration) -> Option<Instant> {
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
 /// Polls `fut` on this thread, waiting between polls, until it resolves (`Some`) or `deadline`
 /// passes (`None`; the caller then withdraws the operation).
-fn block_on<F: Future>(mut fut: Pin<&mut F>, deadline: Option<Instant>) -> Option<F::Output> {
+pub(crate) fn block_on<F: Future>(
+    mut fut: Pin<&mut F>,
+    deadline: Option<Instant>,
+) -> Option<F::Output> {
     let parker = Parker::current();
     let waker = parker.waker();
     let mut cx = Context::from_waker(&waker);

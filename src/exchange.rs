@@ -78,31 +78,102 @@ impl<T> Exchange<T> {
     }
 
     /// Takes the next message on offer: the held one first, else the first waiting send's, which is
-    /// unlinked, completed and queued to be woken.
+    /// unlinked, completed and queued to be woken. A send that is a select's arm is taken only if
+    /// the select's claim is won for it; otherwise it is pruned (see [`Exchange::prune_send`]) and
+    /// the next one is tried. `None` if nothing is left on offer.
     fn take_offer(&mut self, wakes: &mut WakeBatch) -> Option<T> {
         if let Some(msg) = self.held.take() {
             return Some(msg);
         }
-        let sender = self.senders.pop_front()?;
-        let msg = {
+        while let Some(sender) = self.senders.pop_front() {
             // SAFETY: `sender` was linked, so it is valid and registered, and we hold the lock.
-            let mut slot = unsafe { sender.as_ref().slot() };
-            let Sending::WaitingForReceiver(msg) =
-                core::mem::replace(&mut slot.state, Sending::ReceiverFinishedFirst)
-            else {
-                unreachable!("rendez: a linked send holds its message")
+            if !unsafe { Self::claim_send(sender) } {
+                // SAFETY: as above, and it is no longer linked.
+                unsafe { Self::prune_send(sender) };
+                continue;
+            }
+            let msg = {
+                // SAFETY: as above.
+                let mut slot = unsafe { sender.as_ref().slot() };
+                let Sending::WaitingForReceiver(msg) =
+                    core::mem::replace(&mut slot.state, Sending::ReceiverFinishedFirst)
+                else {
+                    unreachable!("rendez: a linked send holds its message")
+                };
+                wakes.push(slot.waker.take());
+                msg
             };
-            wakes.push(slot.waker.take());
-            msg
-        };
-        // SAFETY: `sender` was linked, so it is valid, and nothing here touches it again.
+            // SAFETY: `sender` was linked, so it is valid, and nothing here touches it again.
+            unsafe { SendWaiter::release(sender) };
+            return Some(msg);
+        }
+        None
+    }
+
+    /// Whether a receive may complete `sender`: yes for a plain send; for a select's arm, only if
+    /// the select's claim is won for it.
+    ///
+    /// # Safety
+    ///
+    /// `sender` is valid and registered, and the caller holds the lock.
+    unsafe fn claim_send(sender: NonNull<SendWaiter<T>>) -> bool {
+        // SAFETY: per the caller.
+        let (node, slot) = unsafe { (sender.as_ref(), sender.as_ref().slot()) };
+        match slot.select {
+            None => true,
+            // SAFETY: a registered arm's claim is valid (a select withdraws its arms before its
+            // claim goes away).
+            Some(claim) => unsafe { claim.as_ref() }.try_claim(node.addr()),
+        }
+    }
+
+    /// Hands an unlinked select send arm back to its owner unstarted, message inside: its select
+    /// is busy or already decided, so it may not complete now. An owner that goes on waiting
+    /// registers it again; one that is done withdraws it and gets the message back.
+    ///
+    /// # Safety
+    ///
+    /// `sender` is valid, registered and no longer linked, and the caller holds the lock.
+    unsafe fn prune_send(sender: NonNull<SendWaiter<T>>) {
+        {
+            // SAFETY: per the caller.
+            let mut slot = unsafe { sender.as_ref().slot() };
+            slot.state = match core::mem::replace(&mut slot.state, Sending::Done) {
+                Sending::WaitingForReceiver(msg) => Sending::Init(msg),
+                _ => unreachable!("rendez: a linked send holds its message"),
+            };
+        }
+        // SAFETY: per the caller; nothing touches the node after this.
         unsafe { SendWaiter::release(sender) };
-        Some(msg)
+    }
+
+    /// Unlinks, from the front of the receivers' list, the arms of selects that another arm already
+    /// won (their owners are withdrawing them), so that the front is a receive that may still take
+    /// a message. Such arms further back are pruned when `dispatch` reaches them.
+    fn prune_decided_receivers(&mut self) {
+        while let Some(first) = self.receivers.front() {
+            {
+                // SAFETY: `first` is linked, so it is valid and registered, and we hold the lock.
+                let mut slot = unsafe { first.as_ref().slot() };
+                // SAFETY: a registered arm's claim is valid.
+                if !slot
+                    .select
+                    .is_some_and(|claim| unsafe { claim.as_ref() }.is_decided())
+                {
+                    return;
+                }
+                slot.state = Receiving::Init;
+            }
+            self.receivers.pop_front();
+            // SAFETY: it was linked and registered; nothing touches it after this.
+            unsafe { RecvWaiter::release(first) };
+        }
     }
 
     /// Hands `msg` straight to the first waiting receive if that is a blocked thread (which cannot
     /// be cancelled, so it may take the message at once). Gives `msg` back otherwise.
     fn hand_to_blocked_receiver(&mut self, msg: T, wakes: &mut WakeBatch) -> Result<(), T> {
+        self.prune_decided_receivers();
         let Some(first) = self.receivers.front() else {
             return Err(msg);
         };
@@ -122,20 +193,32 @@ impl<T> Exchange<T> {
     /// receives, oldest first, while offers outnumber notified receives.
     fn dispatch(&mut self, wakes: &mut WakeBatch) {
         while self.has_unclaimed_offer() {
+            // An arm of a select that another arm already won is being withdrawn by its owner: the
+            // offer goes to the next receive instead of waiting for that.
+            self.prune_decided_receivers();
             let Some(receiver) = self.receivers.pop_front() else {
                 return;
             };
             // SAFETY: `receiver` was linked, so it is valid and registered, and we hold the lock.
-            let (node, mut slot) = unsafe { (receiver.as_ref(), receiver.as_ref().slot()) };
-            if node.is_blocking() {
-                let msg = self.take_offer(wakes);
-                let msg = msg.expect("rendez: an unclaimed offer exists");
+            if unsafe { receiver.as_ref() }.is_blocking() {
+                // Select arms are never blocking nodes, so only the sender can be a select's.
+                let Some(msg) = self.take_offer(wakes) else {
+                    // Every offer left was a pruned select arm: the receive keeps its place.
+                    // SAFETY: it was first in line a moment ago and is in no list now.
+                    unsafe { self.receivers.push_front(receiver) };
+                    return;
+                };
+                // SAFETY: as above.
+                let mut slot = unsafe { receiver.as_ref().slot() };
                 slot.state = Receiving::SenderFinishedFirst(msg);
+                wakes.push(slot.waker.take());
             } else {
+                // SAFETY: as above.
+                let mut slot = unsafe { receiver.as_ref().slot() };
                 slot.state = Receiving::Notified;
                 self.notified += 1;
+                wakes.push(slot.waker.take());
             }
-            wakes.push(slot.waker.take());
         }
     }
 
@@ -294,6 +377,7 @@ impl<T, L: Lock> Core<T, L> {
             if ex.closed {
                 return Err(TrySendError::Disconnected(msg));
             }
+            ex.prune_decided_receivers();
             if ex.receivers.is_empty() {
                 return Err(TrySendError::Full(msg));
             }
@@ -346,10 +430,12 @@ impl<T, L: Lock> Core<T, L> {
                 }
                 waiter.set_registered(false);
             }
-            // Not linked now: take an offer no earlier receive is waiting for, or wait.
+            // Not linked now: take an offer no earlier receive is waiting for, or wait. (The
+            // offers counted may all turn out to be pruned select arms: then there is none.)
             if ex.has_unclaimed_offer() {
-                let msg = ex.take_offer(&mut wakes).expect("rendez: an offer exists");
-                return Poll::Ready(Ok(msg));
+                if let Some(msg) = ex.take_offer(&mut wakes) {
+                    return Poll::Ready(Ok(msg));
+                }
             }
             if ex.closed {
                 // No receive may report the disconnection while the held message is undelivered

@@ -14,6 +14,7 @@ mod exchange;
 mod list;
 pub mod lock;
 mod recv;
+mod select;
 mod send;
 mod static_channel;
 mod sync;
@@ -42,7 +43,25 @@ pub use error::{
 #[cfg(feature = "alloc")]
 pub use receiver::Receiver;
 pub use recv::RecvFut;
+#[cfg(feature = "alloc")]
+pub use select::builder::{RecvHandle, Select, SelectFut, Selected, SendHandle};
 pub use send::SendFut;
 #[cfg(feature = "alloc")]
 pub use sender::Sender;
 pub use static_channel::Channel;
+
+/// What the select macros expand to. Not a public API: names here may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::select::arm::{Arm, DynArm, Operation};
+    pub use crate::select::claim::Claim;
+    #[cfg(feature = "std")]
+    pub use crate::select::engine::select_blocking;
+    pub use crate::select::engine::{try_select, Arms, Selecting};
+
+    /// The deadline of a `default(timeout)` arm.
+    #[cfg(feature = "std")]
+    pub fn deadline_after(timeout: core::time::Duration) -> Option<std::time::Instant> {
+        crate::blocking::deadline_after(timeout)
+    }
+}

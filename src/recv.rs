@@ -3,13 +3,15 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
+use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::error::RecvError;
+use crate::error::{RecvError, TryRecvError};
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
+use crate::select::claim::Claim;
 use crate::waiter::{Receiving, RecvWaiter};
 
 pin_project! {
@@ -60,6 +62,49 @@ impl<'a, T, L: Lock> RecvFut<'a, T, L> {
     pub(crate) fn cancel(self: Pin<&mut Self>) -> Option<T> {
         let this = self.project();
         this.core.cancel_recv(this.waiter.as_ref())
+    }
+}
+
+// What a select needs of a receive arm (see `crate::select`). Select arms are never blocking
+// nodes: they are notified and take their message in the select's own poll, also when the select
+// blocks a thread, so no peer ever completes one.
+impl<T, L: Lock> RecvFut<'_, T, L> {
+    /// Makes this unstarted receive an arm of the select owning `claim`, ready to receive again
+    /// (a builder's receive arm is selected many times).
+    pub(crate) fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>) {
+        let this = self.project();
+        assert!(
+            !this.waiter.is_registered() && !this.waiter.is_blocking(),
+            "rendez: select over a receive that is already waiting"
+        );
+        *this.done = false;
+        // SAFETY: unregistered, so the owner (us) has the only access to the slot.
+        unsafe { this.waiter.slot() }.select = claim;
+    }
+
+    /// A select's `default` pass: takes a message now if a send is waiting (as `try_recv` does).
+    pub(crate) fn try_now(self: Pin<&mut Self>) -> Option<Result<T, RecvError>> {
+        let this = self.project();
+        let result = match this.core.try_recv() {
+            Ok(msg) => Ok(msg),
+            Err(TryRecvError::Disconnected) => Err(RecvError),
+            Err(TryRecvError::Empty) => return None,
+        };
+        *this.done = true;
+        Some(result)
+    }
+
+    /// Withdraws an arm that was not selected. An async node is never handed a message, so
+    /// nothing is lost; a turn it was notified for passes on.
+    pub(crate) fn withdraw(self: Pin<&mut Self>) {
+        let this = self.project();
+        let handed = this.core.cancel_recv(this.waiter.as_ref());
+        debug_assert!(handed.is_none(), "rendez: select arms are async nodes");
+    }
+
+    /// The node, as the select's claim names it.
+    pub(crate) fn node(&self) -> &RecvWaiter<T> {
+        &self.waiter
     }
 }
 

@@ -3,13 +3,15 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
+use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::error::SendError;
+use crate::error::{SendError, TrySendError};
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
+use crate::select::claim::Claim;
 use crate::waiter::{SendWaiter, Sending};
 
 pin_project! {
@@ -50,12 +52,96 @@ impl<'a, T, L: Lock> SendFut<'a, T, L> {
         }
     }
 
-    /// Withdraws the send: returns the message unless a receive already took it. The future is
-    /// finished afterwards.
-    #[cfg(feature = "std")]
-    pub(crate) fn cancel(self: Pin<&mut Self>) -> Option<T> {
+    /// Withdraws the send and tells whether it was delivered: `Some(msg)` gives back a message
+    /// that no receive took (and none ever will), `None` means a receive already took it. The
+    /// future is finished afterwards: polling it again panics, dropping it does nothing more.
+    ///
+    /// Dropping a pending send loses this answer when a receive took the message just before;
+    /// `cancel` on the pinned future does not.
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use futures::FutureExt;
+    /// # futures::executor::block_on(async {
+    /// let (tx, rx) = rendez::channel();
+    /// let mut send = pin!(tx.send("job"));
+    /// assert!(send.as_mut().now_or_never().is_none()); // no receive is waiting: pending
+    /// assert_eq!(send.as_mut().cancel(), Some("job")); // withdrawn, the message is ours again
+    /// assert!(rx.try_recv().is_err()); // and no receive will see it
+    /// # });
+    /// ```
+    pub fn cancel(self: Pin<&mut Self>) -> Option<T> {
         let this = self.project();
         this.core.cancel_send(this.waiter.as_ref())
+    }
+}
+
+// What a select needs of a send arm (see `crate::select`).
+impl<T, L: Lock> SendFut<'_, T, L> {
+    /// Makes this unstarted (or withdrawn) send an arm of the select owning `claim`.
+    pub(crate) fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>) {
+        let waiter = self.project().waiter;
+        assert!(
+            !waiter.is_registered(),
+            "rendez: select over a send that is already waiting"
+        );
+        // SAFETY: unregistered, so the owner (us) has the only access to the slot.
+        unsafe { waiter.slot() }.select = claim;
+    }
+
+    /// A select's `default` pass: sends now if a receive is waiting (as `try_send` does), leaving
+    /// the message in place otherwise. `None` if it did not complete (or has no message left).
+    pub(crate) fn try_now(self: Pin<&mut Self>) -> Option<Result<(), SendError<T>>> {
+        let this = self.project();
+        assert!(
+            !this.waiter.is_registered(),
+            "rendez: select arm is waiting"
+        );
+        // SAFETY: unregistered, so the owner (us) has the only access to the slot.
+        let mut slot = unsafe { this.waiter.slot() };
+        let Sending::Init(msg) = core::mem::replace(&mut slot.state, Sending::Done) else {
+            return None; // spent: it has no message to send
+        };
+        match this.core.try_send(msg) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Disconnected(msg)) => Some(Err(SendError(msg))),
+            Err(TrySendError::Full(msg)) => {
+                slot.state = Sending::Init(msg);
+                None
+            }
+        }
+    }
+
+    /// Withdraws an arm that was not selected, keeping its message in the future, unstarted.
+    /// Afterwards it is unregistered; dropping it drops the message.
+    pub(crate) fn withdraw(self: Pin<&mut Self>) {
+        let this = self.project();
+        if let Some(msg) = this.core.cancel_send(this.waiter.as_ref()) {
+            // SAFETY: `cancel_send` left the node unregistered: the owner has the only access.
+            unsafe { this.waiter.slot() }.state = Sending::Init(msg);
+        }
+    }
+
+    /// Takes the message of an arm that was not selected (withdrawn and unstarted), disarming it.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<T> {
+        let this = self.project();
+        this.core.cancel_send(this.waiter.as_ref())
+    }
+
+    /// Whether it can still be selected: it has not completed (a peer may have finished it, or
+    /// `close` returned its message, and its poll has not collected that yet).
+    pub(crate) fn is_armed(self: Pin<&mut Self>) -> bool {
+        if self.waiter.is_registered() {
+            return true;
+        }
+        // SAFETY: unregistered, so the owner (us) has the only access to the slot.
+        !matches!(unsafe { self.waiter.slot() }.state, Sending::Done)
+    }
+
+    /// The node, as the select's claim names it.
+    pub(crate) fn node(&self) -> &SendWaiter<T> {
+        &self.waiter
     }
 }
 

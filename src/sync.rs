@@ -7,18 +7,18 @@
 #[cfg(loom)]
 pub(crate) use loom::hint::spin_loop;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[cfg(not(loom))]
 pub(crate) use core::hint::spin_loop;
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicBool, Ordering};
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-// The counted handles' allocation and counts.
-#[cfg(all(feature = "alloc", loom))]
-pub(crate) use loom::sync::{atomic::AtomicUsize, Arc};
+// The counted handles' allocation.
 #[cfg(all(feature = "alloc", not(loom)))]
-pub(crate) use {alloc::sync::Arc, core::sync::atomic::AtomicUsize};
+pub(crate) use alloc::sync::Arc;
+#[cfg(all(feature = "alloc", loom))]
+pub(crate) use loom::sync::Arc;
 
 #[cfg(all(feature = "std", loom))]
 pub(crate) use loom::sync::Mutex as StdMutex;

@@ -10,11 +10,18 @@
 //!   may be shared (an atomic, so that a `Receiver` may withdraw its stream node through `&self`).
 //!   A peer that finishes a *send* clears it instead ([`Waiter::release`]), as its last access:
 //!   the send's owner then reads the outcome without taking the lock. `blocking` never changes.
+//! - A peer also clears it when it *prunes* a select's node: it unlinks a node whose select it
+//!   may not complete, resets it to its unstarted state and releases it the same way.
+//!
+//! Select reshaped this node: a node now says which select it belongs to (`Slot::select`), and
+//! a receive node can be released by a peer, not only by its owner. The states stayed the same;
+//! a pruned node is simply back in `Init`.
 
 use core::marker::PhantomPinned;
 use core::ptr::NonNull;
 use core::task::Waker;
 
+use crate::select::claim::Claim;
 use crate::sync::{const_fn_unless_loom, AtomicBool, CellMut, Ordering, UnsafeCell};
 
 /// The state of a send, the sender's half of the seed's exchange slot.
@@ -61,12 +68,17 @@ pub(crate) struct Links<S> {
     pub(crate) next: Option<NonNull<Waiter<S>>>,
 }
 
-/// What a waiter shares with the channel: its state and the waker to wake it with.
+/// What a waiter shares with the channel: its state, the waker to wake it with, and the select
+/// it is an arm of.
 pub(crate) struct Slot<S> {
     /// Where the operation stands (a [`Sending`] or a [`Receiving`]).
     pub(crate) state: S,
     /// The waker of the latest poll; taken by whoever completes or notifies the waiter.
     pub(crate) waker: Option<Waker>,
+    /// For an arm of a select, its claim: a peer completes this node only after winning the
+    /// claim for it, and prunes it otherwise (see [`crate::select::claim`]). Set by the owner
+    /// while the node is unregistered; valid while it is registered.
+    pub(crate) select: Option<NonNull<Claim>>,
 }
 
 /// A pinned node for one waiting operation.
@@ -99,7 +111,11 @@ impl<S> Waiter<S> {
                     prev: None,
                     next: None,
                 }),
-                slot: UnsafeCell::new(Slot { state, waker: None }),
+                slot: UnsafeCell::new(Slot {
+                    state,
+                    waker: None,
+                    select: None,
+                }),
                 registered: AtomicBool::new(false),
                 blocking,
                 _pinned: PhantomPinned,
@@ -123,7 +139,12 @@ impl<S> Waiter<S> {
         self.registered.store(registered, Ordering::Relaxed);
     }
 
-    /// Hands a finished node back to its owner: the channel's last access to it. From the moment
+    /// This node's address: how a select's claim names the arm a peer completed.
+    pub(crate) fn addr(&self) -> usize {
+        core::ptr::from_ref(self) as usize
+    }
+
+    /// Hands a finished (or pruned) node back to its owner: the channel's last access to it. From the moment
     /// of the store the owner may read the outcome without the lock, and drop the node.
     ///
     /// # Safety

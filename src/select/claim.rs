@@ -1,0 +1,99 @@
+//! The claim: the one word a select and its peers race on, so that exactly one arm takes effect.
+//!
+//! Every node a select registers points to its claim (`Slot::select`). The claim holds:
+//!
+//! - [`WAITING`]: the select is parked; a peer about to *complete* one of its arms (a receive
+//!   about to take a send arm's message) must first win the claim for that arm's node with
+//!   [`Claim::try_claim`]. Only sends are ever completed by a peer: a select's receive arms are
+//!   notified like any async receive and take their message in the select's own poll.
+//! - [`BUSY`]: the select's owner is polling its arms (or has finished or given up). No peer may
+//!   complete an arm; a peer that finds such a node unlinks it and hands it back to the owner
+//!   ("prunes" it), and the owner registers it again if it goes on waiting.
+//! - any other value: the address of the node whose arm a peer completed. Final.
+//!
+//! The owner moves WAITING → BUSY with a compare-exchange before it polls its arms, so at any
+//! moment at most one party (the owner, or the one peer that won) may complete an arm. That is
+//! the whole of select's atomicity; no two channel locks are ever held at once.
+
+use crate::sync::{AtomicUsize, Ordering};
+
+/// The select is waiting: a peer may claim one of its arms.
+const WAITING: usize = 0;
+/// The owner is polling, or is done: nobody else may complete an arm.
+const BUSY: usize = 1;
+
+/// A select's decision word; see the module docs. Lives in the select future (or on the blocked
+/// thread's stack), pinned, for as long as any of its nodes may be registered.
+#[doc(hidden)]
+pub struct Claim {
+    /// `WAITING`, `BUSY` or the address of the node a peer completed.
+    state: AtomicUsize,
+}
+
+impl core::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Claim").finish_non_exhaustive()
+    }
+}
+
+impl Claim {
+    /// A claim owned by its select (BUSY), before any arm is registered.
+    pub(crate) fn new() -> Self {
+        Claim {
+            state: AtomicUsize::new(BUSY),
+        }
+    }
+
+    /// The owner starts a pass over its arms: `Ok` if no peer claimed an arm (the claim is now
+    /// BUSY), or `Err(node)` with the address of the node a peer completed.
+    pub(crate) fn begin_pass(&self) -> Result<(), usize> {
+        // Acquire: a peer's claim happened under that arm's channel lock; the owner then goes
+        // through the same lock to collect the outcome, but ordering here costs nothing extra.
+        match self
+            .state
+            .compare_exchange(WAITING, BUSY, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            Err(BUSY) => unreachable!("rendez: only the owner makes a claim busy"),
+            Err(node) => Err(node),
+        }
+    }
+
+    /// The owner ends a pass that completed nothing: peers may claim again.
+    pub(crate) fn end_pass(&self) {
+        self.state.store(WAITING, Ordering::Release);
+    }
+
+    /// The owner gives up waiting (its future is dropped, or a blocking wait timed out): from now
+    /// on no peer may complete an arm. Returns the node a peer completed before that, if any.
+    pub(crate) fn give_up(&self) -> Option<usize> {
+        match self.state.swap(BUSY, Ordering::AcqRel) {
+            WAITING | BUSY => None,
+            node => Some(node),
+        }
+    }
+
+    /// Whether the claim was decided by a peer (the owner, between passes).
+    pub(crate) fn winner(&self) -> Option<usize> {
+        match self.state.load(Ordering::Acquire) {
+            WAITING | BUSY => None,
+            node => Some(node),
+        }
+    }
+
+    /// A peer, under the lock of `node`'s channel: wins the select for `node`'s arm, so it may
+    /// complete it. `false`: the owner is busy or another arm was completed; the node must be
+    /// pruned instead.
+    pub(crate) fn try_claim(&self, node: usize) -> bool {
+        debug_assert!(node > BUSY, "rendez: node addresses are aligned");
+        self.state
+            .compare_exchange(WAITING, node, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// A peer, under a channel lock: whether a select recv node should be pruned rather than
+    /// notified, because its select already has a winner (its owner is about to withdraw it).
+    pub(crate) fn is_decided(&self) -> bool {
+        self.winner().is_some()
+    }
+}
