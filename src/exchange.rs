@@ -32,14 +32,14 @@
 
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::list::WaitList;
 use crate::lock::{Lock, Mutex};
 use crate::sync::const_fn_unless_loom;
 use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending};
-use crate::wake::{WakeBatch, CLOSE_BATCH};
+use crate::wake::{set_waker, NeedWaker, WakeBatch, CLOSE_BATCH};
 
 /// The state every party shares, guarded by the channel lock.
 pub(crate) struct Exchange<T> {
@@ -215,11 +215,148 @@ impl<T> Exchange<T> {
             } else {
                 // SAFETY: as above.
                 let mut slot = unsafe { receiver.as_ref().slot() };
-                slot.state = Receiving::Notified;
-                self.notified += 1;
+                // A stream may not be polled for a long time, so it is only alerted: the loop goes
+                // on and notifies the next receive too, and whoever polls first takes the offer.
+                // (While the batch has room for that receive's wakes; past that, a stream is
+                // notified and holds the turn like any receive.)
+                // SAFETY: as above.
+                if unsafe { receiver.as_ref() }.is_stream() && wakes.room() > 2 {
+                    slot.state = Receiving::Alerted;
+                } else {
+                    slot.state = Receiving::Notified;
+                    self.notified += 1;
+                }
                 wakes.push(slot.waker.take());
             }
         }
+    }
+
+    /// [`Core::poll_send`]'s critical section. `Err(NeedWaker)` (nothing changed) if the send must
+    /// go on waiting with a waker it has no clone of.
+    fn poll_send(
+        &mut self,
+        waiter: Pin<&SendWaiter<T>>,
+        cx: &Context<'_>,
+        spare: &mut Option<Waker>,
+        wakes: &mut WakeBatch,
+    ) -> Result<Poll<Result<(), SendError<T>>>, NeedWaker> {
+        // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
+        let mut slot = unsafe { waiter.slot() };
+        if let Sending::Init(_) = slot.state {
+            // The owner put its waker in before the lock (a first poll is unregistered).
+            wakes.register(&mut slot.waker, cx.waker(), spare)?;
+            let Sending::Init(mut msg) = core::mem::replace(&mut slot.state, Sending::Done) else {
+                unreachable!("rendez: matched above")
+            };
+            if self.closed {
+                return Ok(Poll::Ready(Err(SendError(msg))));
+            }
+            if self.senders.is_empty() {
+                match self.hand_to_blocked_receiver(msg, wakes) {
+                    Ok(()) => return Ok(Poll::Ready(Ok(()))),
+                    Err(back) => msg = back,
+                }
+            }
+            slot.state = Sending::WaitingForReceiver(msg);
+            // SAFETY: the node is pinned, in no list, and its owner unlinks it (in `cancel_send`)
+            // before it can be dropped.
+            unsafe { self.senders.push_back(NonNull::from(&*waiter)) };
+            waiter.set_registered(true);
+            // An earlier send may now go to a blocked receive, or a receive is woken; either way
+            // this send, not first in line for a blocked receive, keeps waiting.
+            self.dispatch(wakes);
+            return Ok(Poll::Pending);
+        }
+        if let Sending::WaitingForReceiver(_) = slot.state {
+            wakes.register(&mut slot.waker, cx.waker(), spare)?;
+            return Ok(Poll::Pending);
+        }
+        // A receive or `close` finished it (and released it) since the owner's check.
+        Ok(match core::mem::replace(&mut slot.state, Sending::Done) {
+            Sending::ReceiverFinishedFirst => Poll::Ready(Ok(())),
+            Sending::Disconnected(msg) => Poll::Ready(Err(SendError(msg))),
+            _ => unreachable!("rendez: a started send is waiting or finished"),
+        })
+    }
+
+    /// [`Core::poll_recv`]'s critical section. `Err(NeedWaker)` (nothing changed that matters:
+    /// a notified receive is notified again) if the receive must wait with a waker it has no
+    /// clone of.
+    fn poll_recv(
+        &mut self,
+        waiter: Pin<&RecvWaiter<T>>,
+        cx: &Context<'_>,
+        spare: &mut Option<Waker>,
+        wakes: &mut WakeBatch,
+    ) -> Result<Poll<Result<T, RecvError>>, NeedWaker> {
+        // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
+        let mut slot = unsafe { waiter.slot() };
+        // `Notified` or `Alerted` if it was woken for an offer (and so is first in line).
+        let mut was_notified = None;
+        if waiter.is_registered() {
+            match core::mem::replace(&mut slot.state, Receiving::Init) {
+                Receiving::WaitingForSender => {
+                    // Still linked, and by the invariant nothing is offered to it yet.
+                    slot.state = Receiving::WaitingForSender;
+                    wakes.register(&mut slot.waker, cx.waker(), spare)?;
+                    return Ok(Poll::Pending);
+                }
+                Receiving::SenderFinishedFirst(msg) => {
+                    waiter.set_registered(false);
+                    return Ok(Poll::Ready(Ok(msg)));
+                }
+                Receiving::Notified => {
+                    self.notified -= 1;
+                    was_notified = Some(Receiving::Notified);
+                }
+                Receiving::Alerted => was_notified = Some(Receiving::Alerted),
+                Receiving::Disconnected | Receiving::Init => {}
+            }
+            waiter.set_registered(false);
+        }
+        // Not linked now: take an offer no earlier receive is waiting for, or wait. An alerted
+        // stream takes any offer: the receive notified with it finds none and waits again, first
+        // in line. (The offers counted may all turn out to be pruned select arms: then there is
+        // none.)
+        let alerted = matches!(was_notified, Some(Receiving::Alerted));
+        if self.has_unclaimed_offer() || (alerted && self.offered() > 0) {
+            if let Some(msg) = self.take_offer(wakes) {
+                return Ok(Poll::Ready(Ok(msg)));
+            }
+        }
+        if self.closed {
+            // No receive may report the disconnection while the held message is undelivered
+            // (rule 6), so after close whoever polls first takes it; the receive that was woken
+            // for it then finds nothing and reports the disconnection itself.
+            return Ok(Poll::Ready(self.held.take().ok_or(RecvError)));
+        }
+        if let Err(need) = wakes.register(&mut slot.waker, cx.waker(), spare) {
+            if let Some(state) = was_notified {
+                // Back as it was: woken, unlinked (and counted if notified). Pruning offers above
+                // changed nothing it could have taken.
+                if let Receiving::Notified = state {
+                    self.notified += 1;
+                }
+                slot.state = state;
+                waiter.set_registered(true);
+            }
+            return Err(need);
+        }
+        slot.state = Receiving::WaitingForSender;
+        let node = NonNull::from(&*waiter);
+        // SAFETY: the node is pinned, in no list, and its owner unlinks it (in `cancel_recv`)
+        // before it can be dropped.
+        unsafe {
+            if was_notified.is_some() {
+                // The offer it was woken for was withdrawn or taken by another; it keeps its
+                // place in line.
+                self.receivers.push_front(node);
+            } else {
+                self.receivers.push_back(node);
+            }
+        }
+        waiter.set_registered(true);
+        Ok(Poll::Pending)
     }
 
     /// Unlinks every waiter, marking it disconnected, until `wakes` is full. Returns whether no
@@ -294,50 +431,23 @@ impl<T, L: Lock> Core<T, L> {
                     panic!("rendez: send future polled after it completed")
                 }
             }
+            // Still the owner's alone: the waker goes in now, outside the lock. If its `clone`
+            // panics, the message is still in the future, unsent.
+            set_waker(&mut slot.waker, cx.waker());
         }
-        let node = NonNull::from(&*waiter);
-        let mut wakes = WakeBatch::new();
-        let poll = self.exchange.with(|ex| {
-            // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
-            let mut slot = unsafe { waiter.slot() };
-            if let Sending::Init(_) = slot.state {
-                let Sending::Init(mut msg) = core::mem::replace(&mut slot.state, Sending::Done)
-                else {
-                    unreachable!("rendez: matched above")
-                };
-                if ex.closed {
-                    return Poll::Ready(Err(SendError(msg)));
-                }
-                if ex.senders.is_empty() {
-                    match ex.hand_to_blocked_receiver(msg, &mut wakes) {
-                        Ok(()) => return Poll::Ready(Ok(())),
-                        Err(back) => msg = back,
-                    }
-                }
-                wakes.register(&mut slot.waker, cx.waker());
-                slot.state = Sending::WaitingForReceiver(msg);
-                // SAFETY: the node is pinned, in no list, and its owner unlinks it (in
-                // `cancel_send`) before it can be dropped.
-                unsafe { ex.senders.push_back(node) };
-                waiter.set_registered(true);
-                // An earlier send may now go to a blocked receive, or a receive is woken; either
-                // way this send, not first in line for a blocked receive, keeps waiting.
-                ex.dispatch(&mut wakes);
-                return Poll::Pending;
+        let mut spare = None;
+        loop {
+            let mut wakes = WakeBatch::new();
+            let poll = self
+                .exchange
+                .with(|ex| ex.poll_send(waiter, cx, &mut spare, &mut wakes));
+            wakes.wake_all();
+            match poll {
+                Ok(poll) => return poll,
+                // The task's waker changed while the send waited: clone it here and go again.
+                Err(NeedWaker) => spare = Some(cx.waker().clone()),
             }
-            if let Sending::WaitingForReceiver(_) = slot.state {
-                wakes.register(&mut slot.waker, cx.waker());
-                return Poll::Pending;
-            }
-            // A receive or `close` finished it (and released it) since the check above.
-            match core::mem::replace(&mut slot.state, Sending::Done) {
-                Sending::ReceiverFinishedFirst => Poll::Ready(Ok(())),
-                Sending::Disconnected(msg) => Poll::Ready(Err(SendError(msg))),
-                _ => unreachable!("rendez: a started send is waiting or finished"),
-            }
-        });
-        wakes.wake_all();
-        poll
+        }
     }
 
     /// Withdraws a send: returns its message unless a receive took it. Called when the future is
@@ -404,62 +514,24 @@ impl<T, L: Lock> Core<T, L> {
         waiter: Pin<&RecvWaiter<T>>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, RecvError>> {
-        let node = NonNull::from(&*waiter);
-        let mut wakes = WakeBatch::new();
-        let poll = self.exchange.with(|ex| {
-            // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
-            let mut slot = unsafe { waiter.slot() };
-            let mut was_first_in_line = false;
-            if waiter.is_registered() {
-                match core::mem::replace(&mut slot.state, Receiving::Init) {
-                    Receiving::WaitingForSender => {
-                        // Still linked, and by the invariant nothing is offered to it yet.
-                        slot.state = Receiving::WaitingForSender;
-                        wakes.register(&mut slot.waker, cx.waker());
-                        return Poll::Pending;
-                    }
-                    Receiving::SenderFinishedFirst(msg) => {
-                        waiter.set_registered(false);
-                        return Poll::Ready(Ok(msg));
-                    }
-                    Receiving::Notified => {
-                        ex.notified -= 1;
-                        was_first_in_line = true;
-                    }
-                    Receiving::Disconnected | Receiving::Init => {}
-                }
-                waiter.set_registered(false);
+        if !waiter.is_registered() {
+            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
+            // The waker goes in now, outside the lock.
+            set_waker(&mut unsafe { waiter.slot() }.waker, cx.waker());
+        }
+        let mut spare = None;
+        loop {
+            let mut wakes = WakeBatch::new();
+            let poll = self
+                .exchange
+                .with(|ex| ex.poll_recv(waiter, cx, &mut spare, &mut wakes));
+            wakes.wake_all();
+            match poll {
+                Ok(poll) => return poll,
+                // It must wait with a waker it does not hold yet: clone it here and go again.
+                Err(NeedWaker) => spare = Some(cx.waker().clone()),
             }
-            // Not linked now: take an offer no earlier receive is waiting for, or wait. (The
-            // offers counted may all turn out to be pruned select arms: then there is none.)
-            if ex.has_unclaimed_offer() {
-                if let Some(msg) = ex.take_offer(&mut wakes) {
-                    return Poll::Ready(Ok(msg));
-                }
-            }
-            if ex.closed {
-                // No receive may report the disconnection while the held message is undelivered
-                // (rule 6), so after close whoever polls first takes it; the receive that was
-                // woken for it then finds nothing and reports the disconnection itself.
-                return Poll::Ready(ex.held.take().ok_or(RecvError));
-            }
-            wakes.register(&mut slot.waker, cx.waker());
-            slot.state = Receiving::WaitingForSender;
-            // SAFETY: the node is pinned, in no list, and its owner unlinks it (in `cancel_recv`)
-            // before it can be dropped.
-            unsafe {
-                if was_first_in_line {
-                    // The offer it was woken for was withdrawn; it keeps its place in line.
-                    ex.receivers.push_front(node);
-                } else {
-                    ex.receivers.push_back(node);
-                }
-            }
-            waiter.set_registered(true);
-            Poll::Pending
-        });
-        wakes.wake_all();
-        poll
+        }
     }
 
     /// Withdraws a receive. Returns a message that was already handed to it (blocking receives
@@ -498,7 +570,8 @@ impl<T, L: Lock> Core<T, L> {
                     None
                 }
                 Receiving::SenderFinishedFirst(msg) => Some(msg),
-                Receiving::Disconnected | Receiving::Init => None,
+                // An alerted stream reserved nothing: there is no turn to pass on.
+                Receiving::Alerted | Receiving::Disconnected | Receiving::Init => None,
             }
         });
         wakes.wake_all();

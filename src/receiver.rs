@@ -12,7 +12,7 @@ use crate::error::TryRecvError;
 use crate::lock::{DefaultLock, Lock};
 use crate::recv::RecvFut;
 use crate::sync::{Arc, Ordering};
-use crate::waiter::{Receiving, RecvWaiter};
+use crate::waiter::{Owner, Receiving, RecvWaiter};
 
 /// The receiving half of a channel made by [`channel`](crate::channel). Clone it to receive from
 /// many tasks or threads; the channel closes when the last `Receiver` is dropped.
@@ -54,7 +54,7 @@ impl<T, L: Lock> Receiver<T, L> {
     pub(crate) fn new(shared: Arc<Shared<T, L>>) -> Self {
         Receiver {
             shared,
-            stream: Box::pin(RecvWaiter::new(Receiving::Init, false)),
+            stream: Box::pin(RecvWaiter::with_owner(Receiving::Init, Owner::Stream)),
             terminated: false,
         }
     }

@@ -9,7 +9,7 @@
 //! - `registered` is written by the owner, inside the channel's critical sections once the node
 //!   may be shared (an atomic, so that a `Receiver` may withdraw its stream node through `&self`).
 //!   A peer that finishes a *send* clears it instead ([`Waiter::release`]), as its last access:
-//!   the send's owner then reads the outcome without taking the lock. `blocking` never changes.
+//!   the send's owner then reads the outcome without taking the lock. `owner` never changes.
 //! - A peer also clears it when it *prunes* a select's node: it unlinks a node whose select it
 //!   may not complete, resets it to its unstarted state and releases it the same way.
 //!
@@ -53,6 +53,10 @@ pub(crate) enum Receiving<T> {
     /// message). The receive takes it on its next poll; counted in `Exchange::notified`.
     /// → `Init` when polled or cancelled (the turn passes on).
     Notified,
+    /// Streams only: unlinked and woken for an offer *without* reserving it, so that a stream
+    /// that is not being polled holds no one back: the next receive was notified as well, and
+    /// whoever polls first takes the offer. → `Init` when polled or cancelled (no turn to pass).
+    Alerted,
     /// Blocking receivers only: a sender handed the message over directly and unlinked the node.
     /// → `Init` when the owner takes it.
     SenderFinishedFirst(T),
@@ -90,11 +94,24 @@ pub(crate) struct Waiter<S> {
     /// Whether the channel may hold a pointer to this node. While `false` the owner has exclusive
     /// access to `slot`.
     registered: AtomicBool,
-    /// The owner is a thread parked in a blocking call: it cannot be cancelled between polls, so a
-    /// sender may hand it the message directly (CONTRACT rule 1).
-    blocking: bool,
+    /// Who waits on the node, which decides how a peer may serve it.
+    owner: Owner,
     /// Nodes are linked by address, so they must not move.
     _pinned: PhantomPinned,
+}
+
+/// Who waits on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// A future polled by some task.
+    Task,
+    /// A thread parked in a blocking call: it cannot be cancelled between polls, so a sender may
+    /// hand it the message directly (CONTRACT rule 1).
+    Thread,
+    /// A `Receiver`'s stream, which stays registered after a `next()` future is dropped and may
+    /// not be polled again for a long time: it is alerted ([`Receiving::Alerted`]) rather than
+    /// notified, so it reserves no offer (CONTRACT rule 7).
+    Stream,
 }
 
 /// A waiting send.
@@ -106,6 +123,13 @@ impl<S> Waiter<S> {
     const_fn_unless_loom! {
         /// A node in `state`, not registered with any channel.
         pub(crate) fn new(state: S, blocking: bool) -> Self {
+            Self::with_owner(state, if blocking { Owner::Thread } else { Owner::Task })
+        }
+    }
+
+    const_fn_unless_loom! {
+        /// A node in `state` waited on by `owner`, not registered with any channel.
+        pub(crate) fn with_owner(state: S, owner: Owner) -> Self {
             Waiter {
                 links: UnsafeCell::new(Links {
                     prev: None,
@@ -117,7 +141,7 @@ impl<S> Waiter<S> {
                     select: None,
                 }),
                 registered: AtomicBool::new(false),
-                blocking,
+                owner,
                 _pinned: PhantomPinned,
             }
         }
@@ -125,7 +149,12 @@ impl<S> Waiter<S> {
 
     /// Whether the owner of this node is a blocked thread.
     pub(crate) fn is_blocking(&self) -> bool {
-        self.blocking
+        self.owner == Owner::Thread
+    }
+
+    /// Whether the node is a `Receiver`'s stream.
+    pub(crate) fn is_stream(&self) -> bool {
+        self.owner == Owner::Stream
     }
 
     /// Whether the channel may hold a pointer to this node.

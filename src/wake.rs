@@ -5,10 +5,29 @@
 
 use core::task::Waker;
 
-/// How many wakers one operation's batch holds: an operation wakes at most two parties (a
-/// blocked receive handed a waiting send's message wakes both; see `Exchange::dispatch`). Kept this
-/// small because every operation builds and drops a batch.
-pub(crate) const OPERATION: usize = 2;
+/// A registration needs a clone of the task's waker, to be made outside the lock.
+#[derive(Debug)]
+pub(crate) struct NeedWaker;
+
+/// Before the lock, for a node that only its owner can reach (not registered): makes `waker` the
+/// one in `slot`, cloning it only if the slot's waker would wake another task. The clone and the
+/// drop of the replaced waker run here, outside every critical section.
+pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot
+        .as_ref()
+        .is_some_and(|current| current.will_wake(waker))
+    {
+        // Cloned first: if a user's `clone` panics, the slot is unchanged.
+        let new = waker.clone();
+        drop(slot.replace(new));
+    }
+}
+
+/// How many wakers one operation's batch holds: an operation serves at most one offer, which
+/// wakes at most two parties (a blocked receive handed a waiting send's message wakes both; see
+/// `Exchange::dispatch`), plus up to two streams alerted on the way. Kept small because every
+/// operation builds and drops a batch.
+pub(crate) const OPERATION: usize = 4;
 
 /// How many waiters `close` wakes per critical section; it releases the lock between batches.
 pub(crate) const CLOSE_BATCH: usize = 8;
@@ -33,6 +52,11 @@ impl<const N: usize> WakeBatch<N> {
         }
     }
 
+    /// How many more wakers fit.
+    pub(crate) fn room(&self) -> usize {
+        N - self.len
+    }
+
     /// Whether another waker still fits.
     pub(crate) fn is_full(&self) -> bool {
         self.len == N
@@ -51,20 +75,30 @@ impl<const N: usize> WakeBatch<N> {
         }
     }
 
-    /// Stores `waker` as the one registered in `slot`, unless it already wakes the same task; a
-    /// replaced waker is kept to be dropped after the lock is released.
-    pub(crate) fn register(&mut self, slot: &mut Option<Waker>, waker: &Waker) {
-        match slot {
-            Some(current) if current.will_wake(waker) => {}
-            _ => {
-                // Clone before touching the slot: if a user's `clone` panics, nothing changed.
-                let new = waker.clone();
-                if let Some(old) = slot.replace(new) {
-                    debug_assert!(self.displaced.is_none());
-                    self.displaced = Some(old);
-                }
-            }
+    /// Under the lock: makes `waker` the one registered in `slot`. Nothing to do if the slot's
+    /// waker already wakes the same task; otherwise `spare` (a clone the caller made before taking
+    /// the lock) goes in and the replaced waker is kept to be dropped after the lock is released.
+    /// `Err(NeedWaker)` if a clone is needed and there is no spare: the caller leaves the critical
+    /// section without having changed anything, clones, and tries again. So a waker's `clone` and
+    /// `drop` never run under the lock (CONTRACT rule 10).
+    pub(crate) fn register(
+        &mut self,
+        slot: &mut Option<Waker>,
+        waker: &Waker,
+        spare: &mut Option<Waker>,
+    ) -> Result<(), NeedWaker> {
+        if slot
+            .as_ref()
+            .is_some_and(|current| current.will_wake(waker))
+        {
+            return Ok(());
         }
+        let new = spare.take().ok_or(NeedWaker)?;
+        if let Some(old) = slot.replace(new) {
+            debug_assert!(self.displaced.is_none());
+            self.displaced = Some(old);
+        }
+        Ok(())
     }
 
     /// Wakes every collected waker; call it once the lock is released (dropping the batch does

@@ -565,7 +565,7 @@ fn rule4_stream_next_dropped_after_it_was_notified_loses_nothing() {
 }
 
 #[test]
-fn rule7_receiver_dropped_while_its_stream_was_notified_passes_the_turn_on() {
+fn rule7_receiver_dropped_while_its_stream_was_alerted_leaves_the_offer_to_the_other() {
     let log = DropLog::new();
     let (tx, mut rx) = rendez::channel();
     let rx2 = rx.clone();
@@ -578,9 +578,13 @@ fn rule7_receiver_dropped_while_its_stream_was_notified_passes_the_turn_on() {
     assert!(w2.poll(r2.as_mut()).is_pending());
     let mut send = pin!(tx.send(Tracked::new(1, &log)));
     assert!(ws.poll(send.as_mut()).is_pending());
-    assert_eq!((w1.wakes(), w2.wakes()), (1, 0));
+    assert_eq!(
+        (w1.wakes(), w2.wakes()),
+        (1, 1),
+        "the stream is alerted, the receive behind it notified"
+    );
     drop(rx);
-    assert_eq!(w2.wakes(), 1, "the turn passes to the other receiver");
+    assert_eq!(w2.wakes(), 1, "the other receive needs no second wake");
     match w2.poll(r2.as_mut()) {
         Poll::Ready(Ok(m)) => assert_eq!(m.id, 1),
         other => panic!("expected message 1, got {other:?}"),
