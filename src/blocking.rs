@@ -55,8 +55,18 @@ impl<T, L: Lock> Core<T, L> {
         msg: T,
         timeout: Duration,
     ) -> Result<(), SendTimeoutError<T>> {
+        self.send_deadline(msg, deadline_after(timeout))
+    }
+
+    /// Sends `msg`, parking this thread until `deadline` at the latest (`None`: no deadline). A
+    /// deadline that already passed still takes a receive that is waiting right now.
+    pub(crate) fn send_deadline(
+        &self,
+        msg: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
         let mut fut = core::pin::pin!(SendFut::new(self, msg, true));
-        match block_on(fut.as_mut(), deadline_after(timeout)) {
+        match block_on(fut.as_mut(), deadline) {
             Some(result) => result.map_err(Into::into),
             // Withdraw atomically: a receive may have taken it since the last poll.
             None => match fut.cancel() {
@@ -74,8 +84,14 @@ impl<T, L: Lock> Core<T, L> {
 
     /// Receives, parking this thread for at most `timeout`.
     pub(crate) fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_deadline(deadline_after(timeout))
+    }
+
+    /// Receives, parking this thread until `deadline` at the latest (`None`: no deadline). A
+    /// deadline that already passed still takes a message a send offers right now.
+    pub(crate) fn recv_deadline(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut fut = core::pin::pin!(RecvFut::new(self, true));
-        match block_on(fut.as_mut(), deadline_after(timeout)) {
+        match block_on(fut.as_mut(), deadline) {
             Some(result) => result.map_err(Into::into),
             // Withdraw atomically: a send may have handed a message over since the last poll.
             None => fut.cancel().ok_or(RecvTimeoutError::Timeout),

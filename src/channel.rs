@@ -2,7 +2,7 @@
 
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
-use crate::sync::{Arc, AtomicUsize};
+use crate::sync::{Arc, AtomicUsize, Ordering};
 use crate::{Receiver, Sender};
 
 /// What every `Sender` and `Receiver` of one channel points to.
@@ -52,4 +52,75 @@ pub fn channel_with<T, L: Lock>() -> (Sender<T, L>, Receiver<T, L>) {
 /// Panics on a handle count so large that it would soon wrap (as `Arc` aborts).
 pub(crate) fn check_count(previous: usize) {
     assert!(previous < isize::MAX as usize, "rendez: too many handles");
+}
+
+// === the handle counts ===
+//
+// Everything that keeps the channel open holds one count: a `Sender` or a `SendOwned` one of
+// `senders`, a `Receiver` or a `RecvOwned` one of `receivers`. Weak handles hold none. A count
+// that reached 0 stays 0: the channel is closed then, and only a live holder may add one
+// (`add_*`), or a weak handle that finds the count above 0 (`upgrade_*`).
+
+impl<T, L: Lock> Shared<T, L> {
+    /// Counts one more sender, for a holder of a live one.
+    pub(crate) fn add_sender(&self) {
+        check_count(self.senders.fetch_add(1, Ordering::Relaxed));
+    }
+
+    /// Counts one more sender unless none is left; `false` if the count had reached 0.
+    pub(crate) fn upgrade_sender(&self) -> bool {
+        increment_unless_zero(&self.senders)
+    }
+
+    /// Gives a sender's count back; the last one closes the channel.
+    pub(crate) fn remove_sender(&self) {
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.core.close();
+        }
+    }
+
+    /// Counts one more receiver, for a holder of a live one.
+    pub(crate) fn add_receiver(&self) {
+        check_count(self.receivers.fetch_add(1, Ordering::Relaxed));
+    }
+
+    /// Counts one more receiver unless none is left; `false` if the count had reached 0.
+    pub(crate) fn upgrade_receiver(&self) -> bool {
+        increment_unless_zero(&self.receivers)
+    }
+
+    /// Gives a receiver's count back; the last one closes the channel and drops a held
+    /// `try_send` message, which no receiver is left to take.
+    pub(crate) fn remove_receiver(&self) {
+        if self.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Taken first so that it is dropped, outside the lock, even if a waker panics in
+            // `close`.
+            let held = self.core.take_held();
+            self.core.close();
+            drop(held);
+        }
+    }
+}
+
+/// Adds one to `count` unless it is 0, in one compare-exchange loop, so that an upgrade never
+/// revives a count that reached 0 (the channel closed then). Returns whether it added one.
+fn increment_unless_zero(count: &AtomicUsize) -> bool {
+    let mut current = count.load(Ordering::Relaxed);
+    loop {
+        if current == 0 {
+            return false;
+        }
+        check_count(current);
+        // Relaxed, as for `Clone`: the count only decides who closes the channel, and every
+        // change to it is in its one modification order.
+        match count.compare_exchange_weak(
+            current,
+            current + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return true,
+            Err(actual) => current = actual,
+        }
+    }
 }

@@ -37,9 +37,10 @@ use core::task::{Context, Poll, Waker};
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::list::WaitList;
 use crate::lock::{Lock, Mutex};
+use crate::select::claim::Claim;
 use crate::sync::const_fn_unless_loom;
-use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending};
-use crate::wake::{set_waker, NeedWaker, WakeBatch, CLOSE_BATCH};
+use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending, Waiter};
+use crate::wake::{set_waker, NeedWaker, WakeBatch, CLOSE_BATCH, PASS};
 
 /// The state every party shares, guarded by the channel lock.
 pub(crate) struct Exchange<T> {
@@ -80,15 +81,25 @@ impl<T> Exchange<T> {
     /// Takes the next message on offer: the held one first, else the first waiting send's, which is
     /// unlinked, completed and queued to be woken. A send that is a select's arm is taken only if
     /// the select's claim is won for it; otherwise it is pruned (see [`Exchange::prune_send`]) and
-    /// the next one is tried. `None` if nothing is left on offer.
-    fn take_offer(&mut self, wakes: &mut WakeBatch) -> Option<T> {
+    /// the next one is tried. `taker` is the claim of a receive arm taking: a select never pairs
+    /// with itself, so its own send arms are passed over (left in place). `None` if nothing is
+    /// left on offer for the taker.
+    fn take_offer(&mut self, taker: Option<NonNull<Claim>>, wakes: &mut WakeBatch) -> Option<T> {
         if let Some(msg) = self.held.take() {
             return Some(msg);
         }
-        while let Some(sender) = self.senders.pop_front() {
-            // SAFETY: `sender` was linked, so it is valid and registered, and we hold the lock.
+        let mut cursor = self.senders.front();
+        while let Some(sender) = cursor {
+            // SAFETY: `sender` is linked, so it is valid and registered, and we hold the lock.
+            cursor = unsafe { self.senders.next(sender) };
+            if taker.is_some() && unsafe { claim_of(sender) } == taker {
+                continue;
+            }
+            // SAFETY: as above.
+            unsafe { self.senders.remove(sender) };
+            // SAFETY: as above (now unlinked, still registered).
             if !unsafe { Self::claim_send(sender) } {
-                // SAFETY: as above, and it is no longer linked.
+                // SAFETY: as above.
                 unsafe { Self::prune_send(sender) };
                 continue;
             }
@@ -106,6 +117,41 @@ impl<T> Exchange<T> {
             // SAFETY: `sender` was linked, so it is valid, and nothing here touches it again.
             unsafe { SendWaiter::release(sender) };
             return Some(msg);
+        }
+        None
+    }
+
+    /// Offers a receive arm of the select owning `claim` could take: the held message and every
+    /// waiting send that is not an arm of the same select.
+    fn offers_for(&self, claim: NonNull<Claim>) -> usize {
+        let mut count = usize::from(self.held.is_some());
+        let mut cursor = self.senders.front();
+        while let Some(sender) = cursor {
+            // SAFETY: `sender` is linked, so it is valid and registered, and we hold the lock.
+            if unsafe { claim_of(sender) } != Some(claim) {
+                count += 1;
+            }
+            // SAFETY: as above.
+            cursor = unsafe { self.senders.next(sender) };
+        }
+        count
+    }
+
+    /// The first waiting receive that an unclaimed offer should go to. A select's receive arm is
+    /// passed over (it keeps its place) while the only offers are its own select's sends.
+    fn first_receiver_for_offers(&self) -> Option<NonNull<RecvWaiter<T>>> {
+        let mut cursor = self.receivers.front();
+        while let Some(receiver) = cursor {
+            // SAFETY: `receiver` is linked, so it is valid and registered, and we hold the lock.
+            match unsafe { claim_of(receiver) } {
+                // Only its own select's sends on offer: nothing for it. (With any other offer it
+                // is notified, even if that offer may go to a receive notified earlier: a spare
+                // wake-up is harmless, a missing one is not.)
+                Some(claim) if self.offers_for(claim) == 0 => {}
+                _ => return Some(receiver),
+            }
+            // SAFETY: as above.
+            cursor = unsafe { self.receivers.next(receiver) };
         }
         None
     }
@@ -171,17 +217,33 @@ impl<T> Exchange<T> {
     }
 
     /// Hands `msg` straight to the first waiting receive if that is a blocked thread (which cannot
-    /// be cancelled, so it may take the message at once). Gives `msg` back otherwise.
-    fn hand_to_blocked_receiver(&mut self, msg: T, wakes: &mut WakeBatch) -> Result<(), T> {
+    /// be cancelled, so it may take the message at once). Gives `msg` back otherwise. `sender` is
+    /// the claim of a select's send arm: the select's own receive arms are passed over.
+    fn hand_to_blocked_receiver(
+        &mut self,
+        msg: T,
+        sender: Option<NonNull<Claim>>,
+        wakes: &mut WakeBatch,
+    ) -> Result<(), T> {
         self.prune_decided_receivers();
-        let Some(first) = self.receivers.front() else {
+        let mut first = self.receivers.front();
+        while let Some(node) = first {
+            // SAFETY: `node` is linked, so it is valid and registered, and we hold the lock.
+            if sender.is_none() || unsafe { claim_of(node) } != sender {
+                break;
+            }
+            // SAFETY: as above.
+            first = unsafe { self.receivers.next(node) };
+        }
+        let Some(first) = first else {
             return Err(msg);
         };
         // SAFETY: `first` is linked, so it is valid.
         if !unsafe { first.as_ref() }.is_blocking() {
             return Err(msg);
         }
-        self.receivers.pop_front();
+        // SAFETY: as above.
+        unsafe { self.receivers.remove(first) };
         // SAFETY: it was linked, so it is valid and registered, and we hold the lock.
         let mut slot = unsafe { first.as_ref().slot() };
         slot.state = Receiving::SenderFinishedFirst(msg);
@@ -196,13 +258,15 @@ impl<T> Exchange<T> {
             // An arm of a select that another arm already won is being withdrawn by its owner: the
             // offer goes to the next receive instead of waiting for that.
             self.prune_decided_receivers();
-            let Some(receiver) = self.receivers.pop_front() else {
+            let Some(receiver) = self.first_receiver_for_offers() else {
                 return;
             };
-            // SAFETY: `receiver` was linked, so it is valid and registered, and we hold the lock.
+            // SAFETY: `receiver` is linked, so it is valid and registered, and we hold the lock.
+            unsafe { self.receivers.remove(receiver) };
+            // SAFETY: as above.
             if unsafe { receiver.as_ref() }.is_blocking() {
                 // Select arms are never blocking nodes, so only the sender can be a select's.
-                let Some(msg) = self.take_offer(wakes) else {
+                let Some(msg) = self.take_offer(None, wakes) else {
                     // Every offer left was a pruned select arm: the receive keeps its place.
                     // SAFETY: it was first in line a moment ago and is in no list now.
                     unsafe { self.receivers.push_front(receiver) };
@@ -252,7 +316,7 @@ impl<T> Exchange<T> {
                 return Ok(Poll::Ready(Err(SendError(msg))));
             }
             if self.senders.is_empty() {
-                match self.hand_to_blocked_receiver(msg, wakes) {
+                match self.hand_to_blocked_receiver(msg, slot.select, wakes) {
                     Ok(()) => return Ok(Poll::Ready(Ok(()))),
                     Err(back) => msg = back,
                 }
@@ -320,7 +384,7 @@ impl<T> Exchange<T> {
         // none.)
         let alerted = matches!(was_notified, Some(Receiving::Alerted));
         if self.has_unclaimed_offer() || (alerted && self.offered() > 0) {
-            if let Some(msg) = self.take_offer(wakes) {
+            if let Some(msg) = self.take_offer(slot.select, wakes) {
                 return Ok(Poll::Ready(Ok(msg)));
             }
         }
@@ -356,6 +420,9 @@ impl<T> Exchange<T> {
             }
         }
         waiter.set_registered(true);
+        // A select's receive arm may have passed over offers that are its own select's sends; a
+        // receive behind it may take those (and normally there is nothing to do here).
+        self.dispatch(wakes);
         Ok(Poll::Pending)
     }
 
@@ -413,6 +480,17 @@ impl<T, L: Lock> Core<T, L> {
         waiter: Pin<&SendWaiter<T>>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
+        self.poll_send_in(waiter, cx, None)
+    }
+
+    /// [`Core::poll_send`], with the wake-ups it causes moved into `later` if given (a select's
+    /// pass wakes its peers only once the pass is over).
+    pub(crate) fn poll_send_in(
+        &self,
+        waiter: Pin<&SendWaiter<T>>,
+        cx: &mut Context<'_>,
+        mut later: Option<&mut WakeBatch<PASS>>,
+    ) -> Poll<Result<(), SendError<T>>> {
         if !waiter.is_registered() {
             // SAFETY: unregistered, so the owner (our caller) has the only access to the slot; a
             // peer that finished the send released the node last (see `SendWaiter::release`).
@@ -441,7 +519,10 @@ impl<T, L: Lock> Core<T, L> {
             let poll = self
                 .exchange
                 .with(|ex| ex.poll_send(waiter, cx, &mut spare, &mut wakes));
-            wakes.wake_all();
+            match later.as_deref_mut() {
+                Some(later) => wakes.defer_to(later),
+                None => wakes.wake_all(),
+            }
             match poll {
                 Ok(poll) => return poll,
                 // The task's waker changed while the send waited: clone it here and go again.
@@ -491,7 +572,7 @@ impl<T, L: Lock> Core<T, L> {
             if ex.receivers.is_empty() {
                 return Err(TrySendError::Full(msg));
             }
-            let Err(msg) = ex.hand_to_blocked_receiver(msg, &mut wakes) else {
+            let Err(msg) = ex.hand_to_blocked_receiver(msg, None, &mut wakes) else {
                 return Ok(());
             };
             if ex.held.is_some() {
@@ -514,6 +595,16 @@ impl<T, L: Lock> Core<T, L> {
         waiter: Pin<&RecvWaiter<T>>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, RecvError>> {
+        self.poll_recv_in(waiter, cx, None)
+    }
+
+    /// [`Core::poll_recv`], with the wake-ups it causes moved into `later` if given.
+    pub(crate) fn poll_recv_in(
+        &self,
+        waiter: Pin<&RecvWaiter<T>>,
+        cx: &mut Context<'_>,
+        mut later: Option<&mut WakeBatch<PASS>>,
+    ) -> Poll<Result<T, RecvError>> {
         if !waiter.is_registered() {
             // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
             // The waker goes in now, outside the lock.
@@ -525,7 +616,10 @@ impl<T, L: Lock> Core<T, L> {
             let poll = self
                 .exchange
                 .with(|ex| ex.poll_recv(waiter, cx, &mut spare, &mut wakes));
-            wakes.wake_all();
+            match later.as_deref_mut() {
+                Some(later) => wakes.defer_to(later),
+                None => wakes.wake_all(),
+            }
             match poll {
                 Ok(poll) => return poll,
                 // It must wait with a waker it does not hold yet: clone it here and go again.
@@ -581,12 +675,14 @@ impl<T, L: Lock> Core<T, L> {
     /// Takes a message from a waiting send, or the held `try_send` message (CONTRACT rule 5).
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut wakes = WakeBatch::new();
-        let result = self.exchange.with(|ex| match ex.take_offer(&mut wakes) {
-            // A receive notified for this offer will find none and wait again, first in line.
-            Some(msg) => Ok(msg),
-            None if ex.closed => Err(TryRecvError::Disconnected),
-            None => Err(TryRecvError::Empty),
-        });
+        let result = self
+            .exchange
+            .with(|ex| match ex.take_offer(None, &mut wakes) {
+                // A receive notified for this offer will find none and wait again, first in line.
+                Some(msg) => Ok(msg),
+                None if ex.closed => Err(TryRecvError::Disconnected),
+                None => Err(TryRecvError::Empty),
+            });
         wakes.wake_all();
         result
     }
@@ -637,6 +733,16 @@ impl<T, L: Lock> Core<T, L> {
     pub(crate) fn take_held(&self) -> Option<T> {
         self.exchange.with(|ex| ex.held.take())
     }
+}
+
+/// The claim of the select `node` is an arm of, if any.
+///
+/// # Safety
+///
+/// `node` is valid and registered, and the caller holds the lock.
+unsafe fn claim_of<S>(node: NonNull<Waiter<S>>) -> Option<NonNull<Claim>> {
+    // SAFETY: per the caller.
+    unsafe { node.as_ref().slot() }.select
 }
 
 /// Ends a withdrawn send: its message, unless a receive took it. Leaves the state `Done`.

@@ -1,4 +1,87 @@
-#![doc = include_str!("../README.md")]
+//! A zero-capacity (*rendezvous*) MPMC channel for async Rust that runs on any executor (tokio,
+//! async-std, smol, `futures`' executors, embassy and other `no_std` executors) and on plain
+//! threads.
+//!
+//! A send and a receive must meet; nothing is buffered. `send(msg).await` returns `Ok(())` only
+//! after a receive has *taken* the message, and an async receive takes a message only inside the
+//! poll that returns it. So a cancelled receive never swallows a message, and a completed send
+//! always means "delivered".
+//!
+//! ```
+//! # #[cfg(feature = "std")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (tx, rx) = rendez::channel();
+//!
+//! let consumer = tokio::spawn(async move {
+//!     let mut got = Vec::new();
+//!     while let Ok(n) = rx.recv().await {
+//!         got.push(n);
+//!     }
+//!     got
+//! });
+//! for n in 0..3 {
+//!     tx.send(n).await.unwrap(); // returns once the consumer has taken `n`
+//! }
+//! drop(tx); // dropping the last Sender closes the channel: the consumer's loop ends
+//! assert_eq!(consumer.await.unwrap(), [0, 1, 2]);
+//! # }
+//! # #[cfg(not(feature = "std"))]
+//! # fn main() {}
+//! ```
+//!
+//! Blocking and async ends mix freely on one channel. A thread sends with
+//! [`send_blocking`](Sender::send_blocking) and receives with
+//! [`recv_blocking`](Receiver::recv_blocking), their `_timeout` and `_deadline` forms, or
+//! `for msg in &rx`:
+//!
+//! ```
+//! # #[cfg(feature = "std")] {
+//! let (tx, rx) = rendez::channel();
+//! let producer = std::thread::spawn(move || {
+//!     for n in 1..=3 {
+//!         tx.send_blocking(n).unwrap();
+//!     }
+//! });
+//! assert_eq!(rx.iter().sum::<u32>(), 6); // the iteration ends when the last Sender is dropped
+//! producer.join().unwrap();
+//! # }
+//! ```
+//!
+//! # Overview
+//!
+//! - [`channel`] makes a channel with counted handles, [`Sender`] and [`Receiver`] (`Clone`,
+//!   `Send`, `Sync`). It closes when every `Sender` or every `Receiver` is dropped, or on
+//!   `close()`. A `Receiver` is also a [`Stream`](futures_core::Stream).
+//! - [`Channel`] is the whole channel by value, with a `const fn new`, for a `static` and for
+//!   code without an allocator; [`Channel::stream`] is its `Stream`.
+//! - [`SendFut`] and [`RecvFut`] are the futures of `send` and `recv`, and
+//!   [`FusedFuture`](futures_core::future::FusedFuture)s. [`SendOwned`] and [`RecvOwned`]
+//!   (from `send_owned` and `recv_owned`) own a share of the channel instead of borrowing a
+//!   handle, so they can be spawned.
+//! - [`WeakSender`] and [`WeakReceiver`] reach a channel without keeping it open.
+//! - [`select!`], [`select_blocking!`] and [`Select`] complete exactly one of several sends and
+//!   receives, on any rendez channels.
+//!
+//! Every future can be dropped at any point: a dropped receive loses no message, and a dropped
+//! send withdraws its message unless a receive has already taken it (then it was delivered).
+//! Each method says what its future does when it is dropped. Sending and receiving allocate
+//! nothing: waiting operations keep their list nodes inside their futures.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | blocking calls (`send_blocking`, `recv_timeout`, `recv_deadline`, `for msg in &rx`, …) and the `StdLock` lock; implies `alloc` |
+//! | `alloc` | yes | [`channel`], [`channel_with`], the counted handles, their weak forms and the owned futures |
+//! | `critical-section` | no | `lock::CriticalSectionLock`, for channels an interrupt handler uses |
+//! | `sink` | no | `futures_sink::Sink` for [`Sender`] |
+//!
+//! With `default-features = false` the crate is `#![no_std]`, needs no allocator, and offers
+//! [`Channel`]; [`lock`] explains the lock strategies (a spin lock by default, a critical
+//! section for interrupt handlers). The [README](https://crates.io/crates/rendez) has the full
+//! list of guarantees, throughput next to flume, kanal and crossbeam-channel, and sizes next to
+//! embassy-sync.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
@@ -9,6 +92,7 @@ extern crate alloc;
 extern crate std;
 
 // The machinery: one file per role.
+mod channel_stream;
 mod error;
 mod exchange;
 mod list;
@@ -27,6 +111,10 @@ mod blocking;
 #[cfg(feature = "alloc")]
 mod channel;
 #[cfg(feature = "std")]
+mod iter;
+#[cfg(feature = "alloc")]
+mod owned;
+#[cfg(feature = "std")]
 mod parker;
 #[cfg(feature = "alloc")]
 mod receiver;
@@ -34,12 +122,19 @@ mod receiver;
 mod sender;
 #[cfg(feature = "sink")]
 mod sink;
+#[cfg(feature = "alloc")]
+mod weak;
 
 #[cfg(feature = "alloc")]
 pub use channel::{channel, channel_with};
+pub use channel_stream::ChannelStream;
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+#[cfg(feature = "std")]
+pub use iter::{IntoIter, Iter, TryIter};
+#[cfg(feature = "alloc")]
+pub use owned::{RecvOwned, SendOwned};
 #[cfg(feature = "alloc")]
 pub use receiver::Receiver;
 pub use recv::RecvFut;
@@ -49,11 +144,13 @@ pub use send::SendFut;
 #[cfg(feature = "alloc")]
 pub use sender::Sender;
 pub use static_channel::Channel;
+#[cfg(feature = "alloc")]
+pub use weak::{WeakReceiver, WeakSender};
 
 /// What the select macros expand to. Not a public API: names here may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::select::arm::{Arm, DynArm, Operation};
+    pub use crate::select::arm::{Arm, DynArm, Later, Operation};
     pub use crate::select::claim::Claim;
     #[cfg(feature = "std")]
     pub use crate::select::engine::select_blocking;
@@ -65,3 +162,10 @@ pub mod __private {
         crate::blocking::deadline_after(timeout)
     }
 }
+
+/// The README's code blocks, compiled and run as doctests: the README is the crate's page on
+/// crates.io, which shows hidden `# ` lines, so its examples are complete programs instead
+/// (`tests/readme.rs` checks the one block that is not a doctest).
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

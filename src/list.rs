@@ -43,6 +43,16 @@ impl<S> WaitList<S> {
         self.head
     }
 
+    /// The node after `node`, nearer the back.
+    ///
+    /// # Safety
+    ///
+    /// `node` is linked in this list.
+    pub(crate) unsafe fn next(&self, node: NonNull<Waiter<S>>) -> Option<NonNull<Waiter<S>>> {
+        // SAFETY: the caller guarantees `node` is in this list, so it is valid.
+        unsafe { node.as_ref().links().next }
+    }
+
     /// Links `node` at the back.
     ///
     /// # Safety

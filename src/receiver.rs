@@ -7,12 +7,16 @@ use core::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
 
-use crate::channel::{check_count, Shared};
+use crate::channel::Shared;
 use crate::error::TryRecvError;
+#[cfg(feature = "std")]
+use crate::iter::{Iter, TryIter};
 use crate::lock::{DefaultLock, Lock};
+use crate::owned::RecvOwned;
 use crate::recv::RecvFut;
 use crate::sync::{Arc, Ordering};
 use crate::waiter::{Owner, Receiving, RecvWaiter};
+use crate::weak::WeakReceiver;
 
 /// The receiving half of a channel made by [`channel`](crate::channel). Clone it to receive from
 /// many tasks or threads; the channel closes when the last `Receiver` is dropped.
@@ -41,7 +45,7 @@ use crate::waiter::{Owner, Receiving, RecvWaiter};
 /// ```
 pub struct Receiver<T, L: Lock = DefaultLock> {
     /// The channel, shared with every other handle.
-    shared: Arc<Shared<T, L>>,
+    pub(crate) shared: Arc<Shared<T, L>>,
     /// The waiter node `poll_next` uses, allocated with the handle so that streaming allocates
     /// nothing per message. It stays registered between `poll_next` calls that return `Pending`.
     stream: Pin<Box<RecvWaiter<T>>>,
@@ -86,6 +90,28 @@ impl<T, L: Lock> Receiver<T, L> {
     pub fn recv(&self) -> RecvFut<'_, T, L> {
         self.withdraw_stream();
         RecvFut::new(&self.shared.core, false)
+    }
+
+    /// Receives a message as [`recv`](Receiver::recv) does, in a future that owns a share of the
+    /// channel instead of borrowing this handle: it is `'static` (when `T` is) and `Send` (when
+    /// `T` is), so it can be spawned.
+    ///
+    /// The future counts as a `Receiver` until it is dropped, so it keeps the channel open. It
+    /// allocates nothing. Cancel safety is that of `recv`: dropped at any point, it loses no
+    /// message. (To spawn a task that receives many messages, move a `Receiver` clone into it.)
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = rendez::channel();
+    /// let recv = tokio::spawn(rx.recv_owned());
+    /// tx.send(7).await.unwrap(); // returns once the spawned receive took the message
+    /// assert_eq!(recv.await.unwrap(), Ok(7));
+    /// # }
+    /// ```
+    pub fn recv_owned(&self) -> RecvOwned<T, L> {
+        self.withdraw_stream();
+        RecvOwned::new(self)
     }
 
     /// Takes a message from a send that is waiting right now (or a held `try_send` message), or
@@ -133,6 +159,21 @@ impl<T, L: Lock> Receiver<T, L> {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
+    /// A [`WeakReceiver`]: a handle that does not keep the channel open, and gives a `Receiver`
+    /// back while any other `Receiver` is alive.
+    ///
+    /// ```
+    /// let (tx, rx) = rendez::channel::<u8>();
+    /// let weak = rx.downgrade();
+    /// assert_eq!(rx.receiver_count(), 1); // weak handles are not counted
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakReceiver<T, L> {
+        WeakReceiver::new(self)
+    }
+
     /// Takes this handle's stream out of line before it receives another way: a `next()` future
     /// dropped while waiting leaves the stream registered, and a receive on the same handle must
     /// not wait behind it. A turn the stream was woken for passes on.
@@ -174,6 +215,51 @@ impl<T, L: Lock> Receiver<T, L> {
         self.withdraw_stream();
         self.shared.core.recv_timeout(timeout)
     }
+
+    /// Receives a message, blocking until `deadline` at the latest. A deadline that already
+    /// passed still takes a message that a send offers right now.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use rendez::RecvTimeoutError;
+    /// let (_tx, rx) = rendez::channel::<u8>();
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// ```
+    pub fn recv_deadline(
+        &self,
+        deadline: std::time::Instant,
+    ) -> Result<T, crate::RecvTimeoutError> {
+        self.withdraw_stream();
+        self.shared.core.recv_deadline(Some(deadline))
+    }
+
+    /// A blocking iterator over the messages received on this handle; it ends once the channel
+    /// is closed. Each step blocks as [`recv_blocking`](Receiver::recv_blocking) does, so use it
+    /// on a thread, not inside an async task (there, use the `Receiver` as a `Stream`).
+    ///
+    /// ```
+    /// let (tx, rx) = rendez::channel();
+    /// std::thread::spawn(move || {
+    ///     tx.send_blocking("a").unwrap();
+    ///     tx.send_blocking("b").unwrap();
+    /// });
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T, L> {
+        Iter::new(self)
+    }
+
+    /// An iterator over the messages on offer right now: it takes messages from waiting sends
+    /// (as [`try_recv`](Receiver::try_recv) does) until none is waiting, and never blocks.
+    ///
+    /// ```
+    /// let (_tx, rx) = rendez::channel::<u8>();
+    /// assert_eq!(rx.try_iter().count(), 0); // no send is waiting
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T, L> {
+        TryIter::new(self)
+    }
 }
 
 impl<T, L: Lock> Stream for Receiver<T, L> {
@@ -210,7 +296,7 @@ impl<T, L: Lock> FusedStream for Receiver<T, L> {
 
 impl<T, L: Lock> Clone for Receiver<T, L> {
     fn clone(&self) -> Self {
-        check_count(self.shared.receivers.fetch_add(1, Ordering::Relaxed));
+        self.shared.add_receiver();
         Receiver::new(self.shared.clone())
     }
 }
@@ -218,14 +304,7 @@ impl<T, L: Lock> Clone for Receiver<T, L> {
 impl<T, L: Lock> Drop for Receiver<T, L> {
     fn drop(&mut self) {
         self.withdraw_stream();
-        if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // No receiver is left to take a held `try_send` message (and none can wait for a new
-            // one). Taken first so that it is dropped, outside the lock, even if a waker panics
-            // in `close`.
-            let held = self.shared.core.take_held();
-            self.shared.core.close();
-            drop(held);
-        }
+        self.shared.remove_receiver();
     }
 }
 

@@ -6,6 +6,7 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
+use futures_core::future::FusedFuture;
 use pin_project_lite::pin_project;
 
 use crate::error::{RecvError, TryRecvError};
@@ -13,6 +14,7 @@ use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
 use crate::select::claim::Claim;
 use crate::waiter::{Receiving, RecvWaiter};
+use crate::wake::{WakeBatch, PASS};
 
 pin_project! {
     /// A receive in progress, returned by `recv`. It resolves to the next message, or to
@@ -24,10 +26,15 @@ pin_project! {
     /// it. If it was woken for a message and is dropped before taking it, the next waiting receive
     /// is woken in its place.
     ///
+    /// Like every future it does nothing until it is polled: in async code, `.await` it
+    /// (`rx.recv().await.unwrap()`, not `rx.recv().unwrap()`); on a thread outside async code, call
+    /// `recv_blocking` instead.
+    ///
     /// # Panics
     ///
-    /// Polling it again after it resolved panics.
-    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    /// Polling it again after it resolved panics. It is a [`FusedFuture`]: `is_terminated` tells
+    /// whether it resolved, so `futures::select!` takes it without `.fuse()`.
+    #[must_use = "futures do nothing unless you `.await` them; on a thread, use `recv_blocking`"]
     pub struct RecvFut<'a, T, L: Lock = DefaultLock> {
         core: &'a Core<T, L>,
         // Whether it has resolved; a resolved receive must not start another one.
@@ -61,6 +68,7 @@ impl<'a, T, L: Lock> RecvFut<'a, T, L> {
     #[cfg(feature = "std")]
     pub(crate) fn cancel(self: Pin<&mut Self>) -> Option<T> {
         let this = self.project();
+        *this.done = true;
         this.core.cancel_recv(this.waiter.as_ref())
     }
 }
@@ -94,6 +102,24 @@ impl<T, L: Lock> RecvFut<'_, T, L> {
         Some(result)
     }
 
+    /// Polls as a select's arm: the wake-ups it causes wait in `later` until the pass is over.
+    pub(crate) fn poll_in_pass(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        later: &mut WakeBatch<PASS>,
+    ) -> Poll<Result<T, RecvError>> {
+        let this = self.project();
+        assert!(
+            !*this.done,
+            "rendez: receive future polled after it completed"
+        );
+        let poll = this
+            .core
+            .poll_recv_in(this.waiter.as_ref(), cx, Some(later));
+        *this.done = poll.is_ready();
+        poll
+    }
+
     /// Withdraws an arm that was not selected. An async node is never handed a message, so
     /// nothing is lost; a turn it was notified for passes on.
     pub(crate) fn withdraw(self: Pin<&mut Self>) {
@@ -123,6 +149,27 @@ impl<T, L: Lock> Future for RecvFut<'_, T, L> {
     }
 }
 
+/// `is_terminated` is `true` once the receive resolved, so `futures::select!` takes the future as
+/// it is, without `.fuse()`.
+///
+/// ```
+/// use futures::future;
+/// # futures::executor::block_on(async {
+/// let ch = rendez::Channel::<u32>::new();
+/// // No send is waiting: the other arm wins, and the dropped receive took nothing.
+/// let got = futures::select! {
+///     msg = ch.recv() => msg.ok(),
+///     () = future::ready(()) => None,
+/// };
+/// assert_eq!(got, None);
+/// # });
+/// ```
+impl<T, L: Lock> FusedFuture for RecvFut<'_, T, L> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
 impl<T, L: Lock> fmt::Debug for RecvFut<'_, T, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvFut")
@@ -133,5 +180,6 @@ impl<T, L: Lock> fmt::Debug for RecvFut<'_, T, L> {
 
 // SAFETY: as for `SendFut`: the node is reached by other threads only under the channel lock.
 unsafe impl<T: Send, L: Lock + Sync> Send for RecvFut<'_, T, L> {}
-// SAFETY: `&RecvFut` exposes only `Debug`, which reads the owner-only flag.
+// SAFETY: `&RecvFut` exposes only `Debug` and `is_terminated`, which read the owner-only flags
+// (`done` and the node's atomic one).
 unsafe impl<T: Send, L: Lock + Sync> Sync for RecvFut<'_, T, L> {}

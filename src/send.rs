@@ -6,6 +6,7 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
+use futures_core::future::FusedFuture;
 use pin_project_lite::pin_project;
 
 use crate::error::{SendError, TrySendError};
@@ -13,6 +14,7 @@ use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
 use crate::select::claim::Claim;
 use crate::waiter::{SendWaiter, Sending};
+use crate::wake::{WakeBatch, PASS};
 
 pin_project! {
     /// A send in progress, returned by `send`. It resolves to `Ok(())` once a receive has taken the
@@ -26,10 +28,15 @@ pin_project! {
     ///
     /// # Panics
     ///
-    /// Polling it again after it resolved panics.
-    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    /// Polling it again after it resolved panics. It is a [`FusedFuture`]: `is_terminated` tells
+    /// whether it resolved (or was [cancelled](SendFut::cancel)), so `futures::select!` takes it
+    /// without `.fuse()`.
+    #[must_use = "futures do nothing unless you `.await` them; on a thread, use `send_blocking`"]
     pub struct SendFut<'a, T, L: Lock = DefaultLock> {
         core: &'a Core<T, L>,
+        // Whether it resolved or was cancelled: the owner's copy of "the node is `Done`", which
+        // `is_terminated(&self)` may read without touching the node.
+        done: bool,
         #[pin]
         waiter: SendWaiter<T>,
     }
@@ -48,6 +55,7 @@ impl<'a, T, L: Lock> SendFut<'a, T, L> {
     pub(crate) fn new(core: &'a Core<T, L>, msg: T, blocking: bool) -> Self {
         SendFut {
             core,
+            done: false,
             waiter: SendWaiter::new(Sending::Init(msg), blocking),
         }
     }
@@ -62,16 +70,15 @@ impl<'a, T, L: Lock> SendFut<'a, T, L> {
     /// ```
     /// use std::pin::pin;
     /// use futures::FutureExt;
-    /// # futures::executor::block_on(async {
-    /// let (tx, rx) = rendez::channel();
-    /// let mut send = pin!(tx.send("job"));
+    /// let ch = rendez::Channel::<&str>::new();
+    /// let mut send = pin!(ch.send("job"));
     /// assert!(send.as_mut().now_or_never().is_none()); // no receive is waiting: pending
     /// assert_eq!(send.as_mut().cancel(), Some("job")); // withdrawn, the message is ours again
-    /// assert!(rx.try_recv().is_err()); // and no receive will see it
-    /// # });
+    /// assert!(ch.try_recv().is_err()); // and no receive will see it
     /// ```
     pub fn cancel(self: Pin<&mut Self>) -> Option<T> {
         let this = self.project();
+        *this.done = true;
         this.core.cancel_send(this.waiter.as_ref())
     }
 }
@@ -102,14 +109,30 @@ impl<T, L: Lock> SendFut<'_, T, L> {
         let Sending::Init(msg) = core::mem::replace(&mut slot.state, Sending::Done) else {
             return None; // spent: it has no message to send
         };
-        match this.core.try_send(msg) {
-            Ok(()) => Some(Ok(())),
-            Err(TrySendError::Disconnected(msg)) => Some(Err(SendError(msg))),
+        let result = match this.core.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(msg)) => Err(SendError(msg)),
             Err(TrySendError::Full(msg)) => {
                 slot.state = Sending::Init(msg);
-                None
+                return None;
             }
-        }
+        };
+        *this.done = true;
+        Some(result)
+    }
+
+    /// Polls as a select's arm: the wake-ups it causes wait in `later` until the pass is over.
+    pub(crate) fn poll_in_pass(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        later: &mut WakeBatch<PASS>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        let this = self.project();
+        let poll = this
+            .core
+            .poll_send_in(this.waiter.as_ref(), cx, Some(later));
+        *this.done = poll.is_ready();
+        poll
     }
 
     /// Withdraws an arm that was not selected, keeping its message in the future, unstarted.
@@ -126,6 +149,7 @@ impl<T, L: Lock> SendFut<'_, T, L> {
     #[cfg(feature = "alloc")]
     pub(crate) fn take_unsent(self: Pin<&mut Self>) -> Option<T> {
         let this = self.project();
+        *this.done = true;
         this.core.cancel_send(this.waiter.as_ref())
     }
 
@@ -150,7 +174,37 @@ impl<T, L: Lock> Future for SendFut<'_, T, L> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        this.core.poll_send(this.waiter.as_ref(), cx)
+        let poll = this.core.poll_send(this.waiter.as_ref(), cx);
+        *this.done = poll.is_ready();
+        poll
+    }
+}
+
+/// `is_terminated` is `true` once the send resolved or was [cancelled](SendFut::cancel), so
+/// `futures::select!` takes the future as it is, without `.fuse()`, and skips it once it is done.
+///
+/// ```
+/// use std::pin::pin;
+/// use futures::future::FusedFuture;
+/// # futures::executor::block_on(async {
+/// let ch = rendez::Channel::<u32>::new();
+/// let mut send = pin!(ch.send(1));
+/// let mut recv = pin!(ch.recv());
+/// let (mut sent, mut got) = (None, None);
+/// // Each round runs the arm of a future that resolved; a finished one is not polled again.
+/// while sent.is_none() || got.is_none() {
+///     futures::select! {
+///         res = send.as_mut() => sent = Some(res),
+///         res = recv.as_mut() => got = Some(res),
+///     }
+/// }
+/// assert_eq!((sent, got), (Some(Ok(())), Some(Ok(1))));
+/// assert!(send.is_terminated());
+/// # });
+/// ```
+impl<T, L: Lock> FusedFuture for SendFut<'_, T, L> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -165,6 +219,6 @@ impl<T, L: Lock> fmt::Debug for SendFut<'_, T, L> {
 // SAFETY: the node inside is reached by other threads only under the channel lock, and carries a
 // `T` between threads (hence `T: Send`); the core is shared (`Core: Sync` needs the same bounds).
 unsafe impl<T: Send, L: Lock + Sync> Send for SendFut<'_, T, L> {}
-// SAFETY: `&SendFut` exposes nothing but `Debug`, which reads only the owner-only flag; polling
-// needs `Pin<&mut SendFut>`.
+// SAFETY: `&SendFut` exposes nothing but `Debug` and `is_terminated`, which read only the
+// owner-only flags (`done` and the node's atomic one); polling needs `Pin<&mut SendFut>`.
 unsafe impl<T: Send, L: Lock + Sync> Sync for SendFut<'_, T, L> {}

@@ -2,11 +2,13 @@
 
 use core::fmt;
 
-use crate::channel::{check_count, Shared};
+use crate::channel::Shared;
 use crate::error::TrySendError;
 use crate::lock::{DefaultLock, Lock};
+use crate::owned::SendOwned;
 use crate::send::SendFut;
 use crate::sync::{Arc, Ordering};
+use crate::weak::WeakSender;
 
 /// The sending half of a channel made by [`channel`](crate::channel). Clone it to send from many
 /// tasks or threads; the channel closes when the last `Sender` is dropped.
@@ -56,6 +58,27 @@ impl<T, L: Lock> Sender<T, L> {
         SendFut::new(&self.shared.core, msg, false)
     }
 
+    /// Sends `msg` as [`send`](Sender::send) does, in a future that owns a share of the channel
+    /// instead of borrowing this handle: it is `'static` (when `T` is) and `Send` (when `T` is),
+    /// so it can be spawned.
+    ///
+    /// The future counts as a `Sender` until it is dropped, so it keeps the channel open. It
+    /// allocates nothing. Rendezvous and cancel safety are those of `send`: it resolves only once
+    /// a receive took the message, and dropped before that, it withdraws the message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = rendez::channel();
+    /// let send = tokio::spawn(tx.send_owned("from a task"));
+    /// assert_eq!(rx.recv().await, Ok("from a task"));
+    /// assert_eq!(send.await.unwrap(), Ok(()));
+    /// # }
+    /// ```
+    pub fn send_owned(&self, msg: T) -> SendOwned<T, L> {
+        SendOwned::new(self, msg)
+    }
+
     /// Hands `msg` to a receive that is waiting right now, or gives it back at once.
     ///
     /// A blocked thread takes the message immediately; for waiting async receives the message is
@@ -102,6 +125,21 @@ impl<T, L: Lock> Sender<T, L> {
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// A [`WeakSender`]: a handle that does not keep the channel open, and gives a `Sender`
+    /// back while any other `Sender` is alive.
+    ///
+    /// ```
+    /// let (tx, rx) = rendez::channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.sender_count(), 1); // weak handles are not counted
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T, L> {
+        WeakSender::new(self)
+    }
 }
 
 #[cfg(feature = "std")]
@@ -136,11 +174,29 @@ impl<T, L: Lock> Sender<T, L> {
     ) -> Result<(), crate::SendTimeoutError<T>> {
         self.shared.core.send_timeout(msg, timeout)
     }
+
+    /// Sends `msg`, blocking until `deadline` at the latest until a receive takes it. A deadline
+    /// that already passed still hands the message to a receive that is waiting right now.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use rendez::SendTimeoutError;
+    /// let (tx, _rx) = rendez::channel();
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// assert_eq!(tx.send_deadline(1, deadline), Err(SendTimeoutError::Timeout(1)));
+    /// ```
+    pub fn send_deadline(
+        &self,
+        msg: T,
+        deadline: std::time::Instant,
+    ) -> Result<(), crate::SendTimeoutError<T>> {
+        self.shared.core.send_deadline(msg, Some(deadline))
+    }
 }
 
 impl<T, L: Lock> Clone for Sender<T, L> {
     fn clone(&self) -> Self {
-        check_count(self.shared.senders.fetch_add(1, Ordering::Relaxed));
+        self.shared.add_sender();
         Sender::new(self.shared.clone())
     }
 }
@@ -154,9 +210,7 @@ impl<T, L: Lock> Drop for Sender<T, L> {
             .sink
             .as_ref()
             .and_then(|node| self.shared.core.cancel_send(node.as_ref()));
-        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.core.close();
-        }
+        self.shared.remove_sender();
         #[cfg(feature = "sink")]
         drop(in_flight);
     }

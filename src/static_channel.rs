@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::channel_stream::ChannelStream;
 use crate::error::{TryRecvError, TrySendError};
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
@@ -25,6 +26,40 @@ use crate::sync::const_fn_unless_loom;
 /// let (sent, got) = futures::join!(CH.send(7), CH.recv());
 /// assert_eq!((sent, got), (Ok(()), Ok(7)));
 /// # });
+/// ```
+///
+/// # Sending from an interrupt handler
+///
+/// A handler must not block or await, so it uses [`try_send`](Channel::try_send): it succeeds
+/// only if a receive is waiting right now, and otherwise gives the message back at once, and the
+/// handler counts an overrun. The task receives with `recv().await` on any executor:
+///
+/// ```
+/// # #[cfg(feature = "critical-section")]
+/// # mod firmware {
+/// use core::sync::atomic::{AtomicU32, Ordering};
+/// use rendez::lock::CriticalSectionLock;
+/// use rendez::{Channel, TrySendError};
+///
+/// /// Samples from the ADC interrupt to the task that processes them.
+/// static SAMPLES: Channel<u16, CriticalSectionLock> = Channel::new();
+/// /// Samples that came while the task was not waiting.
+/// static OVERRUNS: AtomicU32 = AtomicU32::new(0);
+///
+/// /// The interrupt handler (`#[interrupt] fn ADC()` in a real program): never blocks, never awaits.
+/// pub fn on_adc_interrupt(sample: u16) {
+///     if let Err(TrySendError::Full(_)) = SAMPLES.try_send(sample) {
+///         OVERRUNS.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+///
+/// /// A task on any executor: embassy, RTIC, a hand-written `block_on`.
+/// pub async fn process(mut handle: impl FnMut(u16)) {
+///     while let Ok(sample) = SAMPLES.recv().await {
+///         handle(sample);
+///     }
+/// }
+/// # }
 /// ```
 pub struct Channel<T, L: Lock = DefaultLock> {
     /// The exchange where sends and receives meet.
@@ -98,6 +133,31 @@ impl<T, L: Lock> Channel<T, L> {
         RecvFut::new(&self.core, false)
     }
 
+    /// A [`Stream`](futures_core::Stream) of the messages received on this channel, ending when
+    /// the channel is closed: what a `Receiver` is for a counted channel. It allocates nothing:
+    /// its waiter node lives inside the stream value, so the stream must be pinned to be polled
+    /// (`core::pin::pin!`, or `Box::pin`). See [`ChannelStream`].
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use futures::StreamExt;
+    /// static CH: rendez::Channel<u32> = rendez::Channel::new();
+    /// # futures::executor::block_on(async {
+    /// let producer = async {
+    ///     for n in 1..=3 {
+    ///         CH.send(n).await.unwrap();
+    ///     }
+    ///     CH.close(); // a static channel ends only when it is closed
+    /// };
+    /// let stream = pin!(CH.stream());
+    /// let ((), got) = futures::join!(producer, stream.collect::<Vec<_>>());
+    /// assert_eq!(got, [1, 2, 3]);
+    /// # });
+    /// ```
+    pub fn stream(&self) -> ChannelStream<'_, T, L> {
+        ChannelStream::new(&self.core)
+    }
+
     /// Takes a message from a send that is waiting right now, or returns at once.
     ///
     /// ```
@@ -156,6 +216,43 @@ impl<T, L: Lock> Channel<T, L> {
         timeout: core::time::Duration,
     ) -> Result<T, crate::RecvTimeoutError> {
         self.core.recv_timeout(timeout)
+    }
+
+    /// Sends `msg`, blocking until `deadline` at the latest until a receive takes it. A deadline
+    /// that already passed still hands the message to a receive that is waiting right now.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use rendez::{Channel, SendTimeoutError};
+    /// static CH: Channel<u32> = Channel::new();
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// assert_eq!(CH.send_deadline(1, deadline), Err(SendTimeoutError::Timeout(1)));
+    /// ```
+    pub fn send_deadline(
+        &self,
+        msg: T,
+        deadline: std::time::Instant,
+    ) -> Result<(), crate::SendTimeoutError<T>> {
+        self.core.send_deadline(msg, Some(deadline))
+    }
+
+    /// Receives a message, blocking until `deadline` at the latest. A deadline that already
+    /// passed still takes a message that a send offers right now.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use rendez::Channel;
+    /// static CH: Channel<u32> = Channel::new();
+    /// let sender = std::thread::spawn(|| CH.send_blocking(5));
+    /// let deadline = Instant::now() + Duration::from_secs(10);
+    /// assert_eq!(CH.recv_deadline(deadline), Ok(5));
+    /// sender.join().unwrap().unwrap();
+    /// ```
+    pub fn recv_deadline(
+        &self,
+        deadline: std::time::Instant,
+    ) -> Result<T, crate::RecvTimeoutError> {
+        self.core.recv_deadline(Some(deadline))
     }
 }
 

@@ -29,6 +29,9 @@ pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
 /// operation builds and drops a batch.
 pub(crate) const OPERATION: usize = 4;
 
+/// How many wakers a select's pass holds back until the pass ends (see `select::engine`).
+pub(crate) const PASS: usize = 16;
+
 /// How many waiters `close` wakes per critical section; it releases the lock between batches.
 pub(crate) const CLOSE_BATCH: usize = 8;
 
@@ -99,6 +102,22 @@ impl<const N: usize> WakeBatch<N> {
             self.displaced = Some(old);
         }
         Ok(())
+    }
+
+    /// Moves the collected wakers into `later`, to be woken with it; if it is full, wakes them
+    /// now. Moving a waker runs no user code.
+    pub(crate) fn defer_to<const M: usize>(&mut self, later: &mut WakeBatch<M>) {
+        while self.len > 0 {
+            self.len -= 1;
+            let waker = self.wakers[self.len].take();
+            if later.is_full() {
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            } else {
+                later.push(waker);
+            }
+        }
     }
 
     /// Wakes every collected waker; call it once the lock is released (dropping the batch does

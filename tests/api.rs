@@ -1,6 +1,7 @@
 //! The public API surface: errors (Display / Debug / Error / into_inner / is_* / From / PartialEq /
 //! Clone / Copy), `Debug` of every public type, auto traits, handle counts, `same_channel`, and a
 //! `Channel` in a `static`.
+#![cfg(feature = "std")]
 
 mod common;
 

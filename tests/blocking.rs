@@ -4,6 +4,7 @@
 //!
 //! Timeouts on the success path are generous (10 s), on the timeout path short (20 ms); no test
 //! asserts on elapsed time.
+#![cfg(feature = "std")]
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! left stuck. The concurrent tests cancel sends and receives with `tokio::select!`,
 //! `futures::select!`, `tokio::time::timeout` and dropped `Stream::next` futures, and account for
 //! every message: each one is received exactly once or dropped exactly once with its send.
+#![cfg(feature = "std")]
 
 mod common;
 

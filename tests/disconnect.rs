@@ -5,6 +5,7 @@
 //! except that a held `try_send` message is still returned first. Waiting tasks are woken.
 //! `close()` returns `true` only for the call that closed it. The static `Channel` closes only by
 //! `close()`.
+#![cfg(feature = "std")]
 
 mod common;
 

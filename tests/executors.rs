@@ -17,6 +17,7 @@
 //!
 //! Under Miri the loops shrink (see `common::scaled`); the async-std and smol runs are skipped
 //! there, since their reactors need system calls (`timerfd_create`, epoll) Miri does not emulate.
+#![cfg(feature = "std")]
 
 mod common;
 

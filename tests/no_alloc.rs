@@ -1,11 +1,13 @@
 //! CONTRACT rule 9: no allocation per message. After `channel()` (or `Channel::new()`), sending
 //! and receiving (async or blocking, waiting or not), `try_*`, timeouts, `Stream` polling and
-//! `close` allocate nothing.
+//! `close` allocate nothing; so does every select (`select!`, `select_blocking!` and the `Select`
+//! builder once its operations are added).
 //!
 //! A counting global allocator wraps `System`; it counts only on threads that switched counting on
 //! (a thread-local flag), so the test harness and other tests running in parallel do not disturb
 //! the counts. Everything that legitimately allocates once (the channel, wakers, threads, each
 //! thread's cached blocking waker) is set up before counting starts.
+#![cfg(feature = "std")]
 
 mod common;
 
@@ -564,5 +566,163 @@ fn close_with_waiters_allocates_nothing() {
         );
         assert!(!rx.close());
     });
+    assert_eq!(allocs, 0);
+}
+
+// === select ===
+
+#[test]
+fn async_select_allocates_nothing() {
+    // Two receive arms and a send arm, through each path: an arm ready at once, a send arm taken
+    // while the select waits, and a receive arm served while it waits.
+    let (tx_a, rx_a) = rendez::channel::<u64>();
+    let (tx_b, rx_b) = rendez::channel::<u64>();
+    let (tx_c, rx_c) = rendez::channel::<u64>();
+    let ws = TestWaker::new();
+    // Outside the counted region: `scaled` reads the environment.
+    let rounds = scaled(100) as u64;
+    // Warm up the executor's thread-local state.
+    futures::executor::block_on(async {});
+    let (sum, allocs) = count_allocs(|| {
+        futures::executor::block_on(async {
+            let mut sum = 0;
+            for i in 0..rounds {
+                // Ready at once: a send waits on A.
+                let mut send = pin!(tx_a.send(i));
+                assert!(ws.poll(send.as_mut()).is_pending());
+                sum += rendez::select! {
+                    recv(rx_a) -> r => r.unwrap(),
+                    recv(rx_b) -> _r => panic!("nothing is sent on B"),
+                    send(tx_c, i) -> _r => panic!("nobody receives on C"),
+                };
+                assert_eq!(ws.poll(send.as_mut()), Poll::Ready(Ok(())));
+                // The select waits; a receive on C takes the send arm's message.
+                let ((), got) = futures::join!(
+                    async {
+                        rendez::select! {
+                            recv(rx_a) -> _r => panic!("nothing is sent on A"),
+                            recv(rx_b) -> _r => panic!("nothing is sent on B"),
+                            send(tx_c, i) -> r => r.unwrap(),
+                        }
+                    },
+                    rx_c.recv(),
+                );
+                sum += got.unwrap();
+                // The select waits; a send on B is taken by its receive arm.
+                let (got, sent) = futures::join!(
+                    async {
+                        rendez::select! {
+                            recv(rx_a) -> _r => panic!("nothing is sent on A"),
+                            recv(rx_b) -> r => r.unwrap(),
+                            send(tx_c, i) -> _r => panic!("nobody receives on C"),
+                        }
+                    },
+                    tx_b.send(i),
+                );
+                sent.unwrap();
+                sum += got;
+            }
+            sum
+        })
+    });
+    assert_eq!(sum, 3 * (0..rounds).sum::<u64>());
+    assert_eq!(allocs, 0);
+}
+
+#[test]
+fn blocking_select_with_a_peer_thread_allocates_nothing() {
+    // The peer sends on A, then receives on B, each round. The select over `recv(A)` and
+    // `send(B)` is therefore first met on A, then on B: both arms park and are woken.
+    let (tx_a, rx_a) = rendez::channel::<u64>();
+    let (tx_b, rx_b) = rendez::channel::<u64>();
+    let rounds = scaled(200) as u64;
+    let barrier = Arc::new(Barrier::new(2));
+    let peer = {
+        let barrier = barrier.clone();
+        thread::spawn(move || {
+            warm_up_blocking_on_this_thread();
+            barrier.wait();
+            count_allocs(|| {
+                for i in 0..rounds {
+                    tx_a.send_blocking(i).unwrap();
+                    assert_eq!(rx_b.recv_blocking(), Ok(i + 1));
+                }
+            })
+            .1
+        })
+    };
+    warm_up_blocking_on_this_thread();
+    // Warm up the blocking select's own state on this thread, if it has any.
+    {
+        let (_tx, rx) = rendez::channel::<u8>();
+        rendez::select_blocking! {
+            recv(rx) -> _r => unreachable!("nothing is sent"),
+            default(Duration::from_millis(1)) => {}
+        }
+    }
+    barrier.wait();
+    let (sum, allocs) = count_allocs(|| {
+        let mut sum = 0;
+        for _ in 0..rounds {
+            let got = rendez::select_blocking! {
+                recv(rx_a) -> r => r.unwrap(),
+                send(tx_b, u64::MAX) -> _r => panic!("the peer receives on B only after sending on A"),
+            };
+            sum += got;
+            rendez::select_blocking! {
+                recv(rx_a) -> _r => panic!("the peer sends on A only after receiving on B"),
+                send(tx_b, got + 1) -> r => r.unwrap(),
+            }
+        }
+        sum
+    });
+    let peer_allocs = peer.join().unwrap();
+    assert_eq!(sum, (0..rounds).sum::<u64>());
+    assert_eq!(allocs, 0, "the selecting thread");
+    assert_eq!(peer_allocs, 0, "the peer thread");
+}
+
+#[test]
+fn select_builder_selects_allocate_nothing() {
+    // `Select` allocates when operations are added; selecting again and again does not.
+    let (tx_a, rx_a) = rendez::channel::<u64>();
+    let (tx_b, rx_b) = rendez::channel::<u64>();
+    let ws = TestWaker::new();
+    let mut sel = rendez::Select::new();
+    let op_a = sel.recv(&rx_a);
+    let op_b = sel.recv(&rx_b);
+    futures::executor::block_on(async {});
+    warm_up_blocking_on_this_thread();
+    let rounds = scaled(100) as u64;
+    let (sum, allocs) = count_allocs(|| {
+        let mut sum = 0;
+        for i in 0..rounds {
+            assert!(sel.try_select().is_none());
+            let mut send = pin!(tx_a.send(i));
+            assert!(ws.poll(send.as_mut()).is_pending());
+            match sel.try_select() {
+                Some((index, rendez::Selected::Received(Ok(v)))) if index == op_a => sum += v,
+                _ => panic!("the send on A was not selected"),
+            }
+            assert_eq!(ws.poll(send.as_mut()), Poll::Ready(Ok(())));
+            let mut send = pin!(tx_b.send(i));
+            assert!(ws.poll(send.as_mut()).is_pending());
+            match sel.select_blocking() {
+                (index, rendez::Selected::Received(Ok(v))) if index == op_b => sum += v,
+                _ => panic!("the send on B was not selected"),
+            }
+            assert_eq!(ws.poll(send.as_mut()), Poll::Ready(Ok(())));
+            // Waiting, then served.
+            let ((index, outcome), sent) =
+                futures::executor::block_on(async { futures::join!(sel.select(), tx_a.send(i)) });
+            sent.unwrap();
+            match (index, outcome) {
+                (index, rendez::Selected::Received(Ok(v))) if index == op_a => sum += v,
+                _ => panic!("the send on A was not selected"),
+            }
+        }
+        sum
+    });
+    assert_eq!(sum, 3 * (0..rounds).sum::<u64>());
     assert_eq!(allocs, 0);
 }

@@ -3,6 +3,7 @@
 //! Most tests drive the futures by hand with counting wakers, so that each step of a handoff is
 //! observed: who is `Pending`, who is woken, and when a send may complete. The concurrent tests
 //! check the same promises on real executors and threads.
+#![cfg(feature = "std")]
 
 mod common;
 

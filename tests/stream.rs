@@ -1,6 +1,7 @@
 //! `Receiver` as a `futures_core::Stream` + `FusedStream`: it yields messages, ends with `None`
 //! once the channel is closed (after the last `Sender` drops), stays ended, and dropping a `next()`
 //! future after `Pending` loses nothing (CONTRACT rule 4 for streams).
+#![cfg(feature = "std")]
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! once; for async receives the message is *held* (one per channel), the first waiting receive is
 //! woken and returns it, ahead of waiting sends. `try_recv` succeeds only if a send is waiting or a
 //! message is held. With no peer waiting both return at once without registering anything.
+#![cfg(feature = "std")]
 
 mod common;
 

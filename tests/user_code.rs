@@ -4,6 +4,8 @@
 //! first poll leaves the message with its owner. Also CONTRACT rule 7's stream rule, on a real
 //! runtime: a `Receiver` whose stream is registered but not polled holds no other receiver back.
 
+#![cfg(feature = "std")]
+
 mod common;
 
 use std::future::Future;

@@ -16,10 +16,40 @@ use super::claim::Claim;
 use crate::lock::Lock;
 use crate::recv::RecvFut;
 use crate::send::SendFut;
+use crate::wake::{WakeBatch, PASS};
+
+/// Wake-ups held back until a select's pass is over, so that a peer woken by one arm's poll does
+/// not find the select still busy (and prune the arm) while the pass goes on.
+#[doc(hidden)]
+pub struct Later {
+    /// The held wakers.
+    pub(crate) batch: WakeBatch<PASS>,
+}
+
+impl Later {
+    /// Nothing held back yet.
+    pub(crate) fn new() -> Self {
+        Later {
+            batch: WakeBatch::new(),
+        }
+    }
+}
+
+impl core::fmt::Debug for Later {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Later").finish_non_exhaustive()
+    }
+}
 
 /// What the select engine does with an operation; implemented by [`SendFut`] and [`RecvFut`].
 #[doc(hidden)]
 pub trait Operation: Future {
+    /// Polls it within a pass; the wake-ups it causes are held in `later`.
+    fn poll_in_pass(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        later: &mut Later,
+    ) -> Poll<Self::Output>;
     /// Joins the select owning `claim` (or leaves it, with `None`). Only while not waiting.
     fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>);
     /// Completes now without waiting, if a peer is waiting (`try_send` / `try_recv` rules).
@@ -35,6 +65,13 @@ pub trait Operation: Future {
 }
 
 impl<T, L: Lock> Operation for SendFut<'_, T, L> {
+    fn poll_in_pass(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        later: &mut Later,
+    ) -> Poll<Self::Output> {
+        SendFut::poll_in_pass(self, cx, &mut later.batch)
+    }
     fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>) {
         SendFut::join(self, claim);
     }
@@ -56,6 +93,13 @@ impl<T, L: Lock> Operation for SendFut<'_, T, L> {
 }
 
 impl<T, L: Lock> Operation for RecvFut<'_, T, L> {
+    fn poll_in_pass(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        later: &mut Later,
+    ) -> Poll<Self::Output> {
+        RecvFut::poll_in_pass(self, cx, &mut later.batch)
+    }
     fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>) {
         RecvFut::join(self, claim);
     }
@@ -110,8 +154,9 @@ impl<F: Operation> Arm<F> {
 pub trait DynArm {
     /// See [`Operation::join`].
     fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>);
-    /// Polls the operation; on `Ready` the outcome is kept in the arm.
-    fn poll_arm(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+    /// Polls the operation; on `Ready` the outcome is kept in the arm. The wake-ups it causes
+    /// are held in `later`.
+    fn poll_arm(self: Pin<&mut Self>, cx: &mut Context<'_>, later: &mut Later) -> Poll<()>;
     /// See [`Operation::try_now`]; `true` if it completed (the outcome is kept).
     fn try_now(self: Pin<&mut Self>) -> bool;
     /// See [`Operation::withdraw`].
@@ -128,9 +173,9 @@ impl<F: Operation> DynArm for Arm<F> {
     fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>) {
         self.project().op.join(claim);
     }
-    fn poll_arm(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll_arm(self: Pin<&mut Self>, cx: &mut Context<'_>, later: &mut Later) -> Poll<()> {
         let this = self.project();
-        let out = core::task::ready!(this.op.poll(cx));
+        let out = core::task::ready!(this.op.poll_in_pass(cx, later));
         *this.out = Some(out);
         Poll::Ready(())
     }

@@ -283,7 +283,7 @@ impl<T, L: Lock> fmt::Debug for Select<'_, T, L> {
 pin_project! {
     /// A [`Select::select`] in progress; resolves to the index and outcome of the operation that
     /// completed.
-    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    #[must_use = "futures do nothing unless you `.await` them; on a thread, use `select_blocking`"]
     pub struct SelectFut<'s, 'a, T, L: Lock> {
         #[pin]
         inner: Selecting<'s, Ops<'a, T, L>>,

@@ -9,6 +9,7 @@
 //! - [`BUSY`]: the select's owner is polling its arms (or has finished or given up). No peer may
 //!   complete an arm; a peer that finds such a node unlinks it and hands it back to the owner
 //!   ("prunes" it), and the owner registers it again if it goes on waiting.
+//! - [`PRUNED_BUSY`]: busy, and a peer pruned a node meanwhile; [`Claim::end_pass`] reports it.
 //! - any other value: the address of the node whose arm a peer completed. Final.
 //!
 //! The owner moves WAITING → BUSY with a compare-exchange before it polls its arms, so at any
@@ -21,6 +22,11 @@ use crate::sync::{AtomicUsize, Ordering};
 const WAITING: usize = 0;
 /// The owner is polling, or is done: nobody else may complete an arm.
 const BUSY: usize = 1;
+/// `BUSY`, marked by a peer that pruned one of the owner's nodes during the pass, so that the
+/// owner's `end_pass` learns of it. It has to be in the claim word itself: the owner's check
+/// and the peer's prune are otherwise a store-then-load on each side, which the hardware may
+/// reorder (x86 does), and the owner could miss a prune and wait on a node no longer linked.
+const PRUNED_BUSY: usize = BUSY | 2;
 
 /// A select's decision word; see the module docs. Lives in the select future (or on the blocked
 /// thread's stack), pinned, for as long as any of its nodes may be registered.
@@ -54,21 +60,22 @@ impl Claim {
             .compare_exchange(WAITING, BUSY, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => Ok(()),
-            Err(BUSY) => unreachable!("rendez: only the owner makes a claim busy"),
+            Err(BUSY | PRUNED_BUSY) => unreachable!("rendez: only the owner makes a claim busy"),
             Err(node) => Err(node),
         }
     }
 
-    /// The owner ends a pass that completed nothing: peers may claim again.
-    pub(crate) fn end_pass(&self) {
-        self.state.store(WAITING, Ordering::Release);
+    /// The owner ends a pass that completed nothing: peers may claim again. Returns whether a
+    /// peer pruned one of its nodes during the pass (the owner must register it again).
+    pub(crate) fn end_pass(&self) -> bool {
+        self.state.swap(WAITING, Ordering::AcqRel) == PRUNED_BUSY
     }
 
     /// The owner gives up waiting (its future is dropped, or a blocking wait timed out): from now
     /// on no peer may complete an arm. Returns the node a peer completed before that, if any.
     pub(crate) fn give_up(&self) -> Option<usize> {
         match self.state.swap(BUSY, Ordering::AcqRel) {
-            WAITING | BUSY => None,
+            WAITING | BUSY | PRUNED_BUSY => None,
             node => Some(node),
         }
     }
@@ -76,7 +83,7 @@ impl Claim {
     /// Whether the claim was decided by a peer (the owner, between passes).
     pub(crate) fn winner(&self) -> Option<usize> {
         match self.state.load(Ordering::Acquire) {
-            WAITING | BUSY => None,
+            WAITING | BUSY | PRUNED_BUSY => None,
             node => Some(node),
         }
     }
@@ -85,10 +92,24 @@ impl Claim {
     /// complete it. `false`: the owner is busy or another arm was completed; the node must be
     /// pruned instead.
     pub(crate) fn try_claim(&self, node: usize) -> bool {
-        debug_assert!(node > BUSY, "rendez: node addresses are aligned");
-        self.state
-            .compare_exchange(WAITING, node, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        debug_assert!(node > PRUNED_BUSY, "rendez: node addresses are aligned");
+        let mut seen = WAITING;
+        loop {
+            // Every outcome that matters is a read-modify-write, so it is ordered against the
+            // owner's `begin_pass` / `end_pass` on this one word.
+            let next = match seen {
+                WAITING => node,
+                BUSY | PRUNED_BUSY => PRUNED_BUSY, // the caller prunes: tell the owner
+                _ => return false,                 // decided: the owner withdraws every arm
+            };
+            match self
+                .state
+                .compare_exchange(seen, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return next == node,
+                Err(actual) => seen = actual,
+            }
+        }
     }
 
     /// A peer, under a channel lock: whether a select recv node should be pruned rather than

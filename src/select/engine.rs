@@ -16,7 +16,7 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
-use super::arm::DynArm;
+use super::arm::{DynArm, Later};
 use super::claim::Claim;
 
 /// A list of arms the engine can go through by index: a tuple of arms (the macros, up to 12) or
@@ -73,7 +73,7 @@ enum Stage {
 /// A select in progress over `arms`; resolves to the index of the selected arm, whose outcome is
 /// then in the arm.
 #[doc(hidden)]
-#[must_use = "a select does nothing unless you `.await` it"]
+#[must_use = "futures do nothing unless you `.await` them"]
 pub struct Selecting<'s, A: Arms + ?Sized> {
     /// The arms; they stay in place (pinned) while any is registered.
     arms: &'s mut A,
@@ -136,7 +136,9 @@ impl<'s, A: Arms + ?Sized> Selecting<'s, A> {
         let i = self.arm_of(node);
         // The peer completed it inside the critical section in which it won the claim, so this
         // poll (which goes through the same lock, or reads the released outcome) is ready.
-        let ready = self.arms.arm(i).poll_arm(cx).is_ready();
+        let mut later = Later::new();
+        let ready = self.arms.arm(i).poll_arm(cx, &mut later).is_ready();
+        later.batch.wake_all();
         assert!(ready, "rendez: a won select arm completes");
         self.withdraw_all_but(Some(i));
         i
@@ -173,29 +175,32 @@ impl<'s, A: Arms + ?Sized> Selecting<'s, A> {
         loop {
             // The claim is busy: whatever completes here is the select's one operation.
             let start = if self.biased { 0 } else { random_below(count) };
-            let mut registered = true;
+            // Peers this pass wakes are woken when it is over, so that they do not find the
+            // claim busy and prune an arm just registered.
+            let mut later = Later::new();
             for k in 0..count {
                 let i = (start + k) % count;
                 let mut arm = self.arms.arm(i);
                 if !arm.as_mut().is_armed() {
                     continue;
                 }
-                if arm.as_mut().poll_arm(cx).is_ready() {
+                if arm.as_mut().poll_arm(cx, &mut later).is_ready() {
                     self.withdraw_all_but(Some(i));
+                    later.batch.wake_all();
                     return Poll::Ready(i);
                 }
             }
-            self.claim.end_pass();
-            // From here peers may claim. An arm that a peer pruned during the pass is no longer
-            // registered: go round again to register it (or to find the arm a peer just won).
-            for i in 0..count {
-                let mut arm = self.arms.arm(i);
-                if arm.as_mut().is_armed() && !arm.is_waiting() {
-                    registered = false;
-                    break;
-                }
-            }
-            if registered {
+            // From here peers may claim. If a peer pruned an arm during the pass (the claim says
+            // so), go round again to register it; also if an arm is no longer waiting because a
+            // peer won it just now, to collect it without waiting for the wake-up.
+            let pruned = self.claim.end_pass();
+            later.batch.wake_all();
+            if !pruned
+                && (0..count).all(|i| {
+                    let mut arm = self.arms.arm(i);
+                    !arm.as_mut().is_armed() || arm.is_waiting()
+                })
+            {
                 return Poll::Pending;
             }
             if let Err(node) = self.claim.begin_pass() {

@@ -74,9 +74,10 @@ pub(crate) mod engine;
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// let (jobs_tx, jobs) = rendez::channel::<u32>();
-/// let (done_tx, done) = rendez::channel::<()>();
-/// let (log, log_rx) = rendez::channel::<&str>();
+/// // Any rendez channels: counted handles or, as here, channels by value (no allocator needed).
+/// let jobs = rendez::Channel::<u32>::new();
+/// let done = rendez::Channel::<()>::new();
+/// let log = rendez::Channel::<&str>::new();
 /// let worker = async {
 ///     let mut handled = 0;
 ///     loop {
@@ -89,10 +90,10 @@ pub(crate) mod engine;
 ///     handled
 /// };
 /// let boss = async {
-///     jobs_tx.send(2).await.unwrap();
-///     assert_eq!(log_rx.recv().await, Ok("idle")); // one loop round took the log arm
-///     jobs_tx.send(3).await.unwrap();
-///     done_tx.send(()).await.unwrap();
+///     jobs.send(2).await.unwrap();
+///     assert_eq!(log.recv().await, Ok("idle")); // one loop round took the log arm
+///     jobs.send(3).await.unwrap();
+///     done.send(()).await.unwrap();
 /// };
 /// let (handled, ()) = futures::join!(worker, boss);
 /// assert_eq!(handled, 5);
