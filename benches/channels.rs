@@ -1,9 +1,12 @@
 //! Criterion benchmarks: `rendez` against flume, kanal, crossbeam-channel, std's `sync_channel`,
-//! and the buffered references async-channel `bounded(1)` and tokio mpsc `channel(1)`.
+//! and the buffered references async-channel `bounded(1)` and tokio mpsc `channel(1)`; the
+//! `select_*` groups set `rendez::select!` / `select_blocking!` against crossbeam-channel's
+//! `select!` and `tokio::select!` (over rendez receives, and over tokio mpsc(1) receivers).
 //!
 //! ```sh
 //! cargo bench --bench channels                                  # everything (about 10 minutes)
 //! cargo bench --bench channels -- blocking_spsc                 # one group (a regex)
+//! cargo bench --bench channels -- select_                       # the select groups
 //! cargo bench --bench channels -- --warm-up-time 1 --measurement-time 2
 //! ```
 //!

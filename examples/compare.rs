@@ -195,9 +195,14 @@ Rows: async_* = tokio tasks, _mt on a multi-thread runtime (2 workers), _ct on a
 one; blocking_* = threads; mpmc4x4 = 4 senders and 4 receivers on one channel (std and tokio mpsc
 have one receiver, so they sit those rows out); mixed = a thread sends with the blocking call, a
 task on a current-thread runtime receives with the async one; pingpong = a request and its echo
-over two channels, counted in round trips per second (latency = 1 / rate). '-' = the peer cannot
-take part. With few cores the 4x4 rows run more threads than cores, and blocking figures swing
-with the machine's load: rerun, or use the criterion benchmarks, before trusting a small gap.
+over two channels, counted in round trips per second (latency = 1 / rate); select_blocking_recv2
+= a thread selects over two receivers fed by two sender threads, select_blocking_send2 = a thread
+sends each message with a select over two senders drained by two receiver threads (rendez
+select_blocking! against crossbeam's select!), select_async_recv2 = a task selects over two
+receivers fed by two tasks (rendez::select!, tokio::select! over two rendez recv() futures, and
+tokio::select! over two tokio mpsc(1) receivers). '-' = the peer cannot take part. With few
+cores the 4x4 rows run more threads than cores, and blocking figures swing with the machine's
+load: rerun, or use the criterion benchmarks, before trusting a small gap.
 
 Semantics differ, and with them the work a send must wait for:
 - rendez: an async send completes only after a receive has taken the message (strict rule).
@@ -205,6 +210,8 @@ Semantics differ, and with them the work a send must wait for:
   may still be cancelled before it returns the message.
 - async-channel[1], tokio-mpsc[1]: buffered, one slot: a send completes once the message is queued.
   They are references, not zero-capacity peers: the ratio columns leave them out.
-- crossbeam, std (sync_channel(0)): blocking only; a blocked thread cannot be cancelled."
+- crossbeam, std (sync_channel(0)): blocking only; a blocked thread cannot be cancelled.
+- Select send arms: rendez evaluates every arm's message as the select starts and drops those not
+  sent; crossbeam evaluates only the selected arm's."
     );
 }

@@ -253,8 +253,67 @@ fn main() {
     );
     delivered += 1;
 
-    // --- 6. close(): pending and later operations fail, messages come back. ------------------
-    section("6. close() fails pending and later operations; failed sends return their message");
+    // --- 6. select!: one loop waits on several channels at once. ------------------------------
+    section(
+        "6. select!: a tokio worker waits for jobs or a shutdown, and offers a report meanwhile",
+    );
+    let (jobs_tx, jobs) = rendez::channel::<u32>();
+    let (shutdown_tx, shutdown) = rendez::channel::<()>();
+    let (reports, reports_rx) = rendez::channel::<String>();
+    let worker = rt.spawn(async move {
+        let (mut rounds, mut done, mut total) = (0, 0, 0);
+        loop {
+            rounds += 1;
+            // Exactly one arm runs. The report is written anew each round, as the select starts;
+            // in a round that another arm wins, it is dropped unsent.
+            rendez::select! {
+                recv(jobs) -> job => {
+                    let n = job.expect("the thread keeps the jobs channel open");
+                    total += n * n;
+                    done += 1;
+                    say("tokio", format_args!("job {n}: squared it, {total} in all"));
+                }
+                send(reports, format!("{done} jobs done, total {total}")) -> sent => {
+                    sent.expect("the thread is listening");
+                    say("tokio", "the thread took this round's report");
+                }
+                recv(shutdown) -> _ => {
+                    say("tokio", "shutdown: leaving the loop (`break` in an arm works)");
+                    break;
+                }
+            }
+        }
+        rounds
+    });
+    let boss = thread::spawn(move || {
+        for n in [2, 3, 4] {
+            jobs_tx.send_blocking(n).expect("the worker takes jobs");
+        }
+        // Every job was taken, so the only report a receive can get is a later round's.
+        let report = reports_rx
+            .recv_blocking()
+            .expect("the worker offers reports");
+        shutdown_tx.send_blocking(()).expect("the worker listens");
+        report
+    });
+    let report = boss.join().expect("the thread");
+    let rounds = rt.block_on(worker).expect("the tokio worker");
+    assert_eq!(report, "3 jobs done, total 29");
+    assert_eq!(rounds, 5);
+    say(
+        "thread",
+        format_args!("sent 3 jobs, received the report {report:?}, sent shutdown"),
+    );
+    say(
+        "main",
+        format_args!(
+            "{rounds} rounds, one arm each; the 4 reports of the other rounds were dropped"
+        ),
+    );
+    delivered += 5;
+
+    // --- 7. close(): pending and later operations fail, messages come back. ------------------
+    section("7. close() fails pending and later operations; failed sends return their message");
     let (waiting_tx, waiting) = futures::channel::oneshot::channel();
     let tokio_send = {
         let tx = tx.clone();
@@ -312,8 +371,8 @@ fn main() {
 
     println!(
         "\nsummary: {delivered} messages delivered exactly once between tokio, async-std and a \
-         thread; try_send Full once, 2 timeouts, 2 cancelled receives lost nothing, close() failed \
-         2 pending sends (messages returned) and a receive"
+         thread; try_send Full once, 2 timeouts, 2 cancelled receives lost nothing, a select! loop \
+         ran one arm per round, close() failed 2 pending sends (messages returned) and a receive"
     );
 }
 

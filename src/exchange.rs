@@ -322,6 +322,8 @@ impl<T> Exchange<T> {
                 }
             }
             slot.state = Sending::WaitingForReceiver(msg);
+            // The walks below may reach this node: end this access first.
+            drop(slot);
             // SAFETY: the node is pinned, in no list, and its owner unlinks it (in `cancel_send`)
             // before it can be dropped.
             unsafe { self.senders.push_back(NonNull::from(&*waiter)) };
@@ -407,6 +409,8 @@ impl<T> Exchange<T> {
             return Err(need);
         }
         slot.state = Receiving::WaitingForSender;
+        // The walks below may reach this node: end this access first.
+        drop(slot);
         let node = NonNull::from(&*waiter);
         // SAFETY: the node is pinned, in no list, and its owner unlinks it (in `cancel_recv`)
         // before it can be dropped.

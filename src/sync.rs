@@ -97,6 +97,13 @@ impl<T> core::ops::Deref for CellMut<'_, T> {
     }
 }
 
+/// Dropping the guard ends the access (under loom, the tracked one). Code that follows a node's
+/// neighbours in a list drops the guard of its own node first, so that no two guards of one cell
+/// ever live at once, also when the walk comes back to that node.
+impl<T> Drop for CellMut<'_, T> {
+    fn drop(&mut self) {}
+}
+
 impl<T> core::ops::DerefMut for CellMut<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         #[cfg(not(loom))]

@@ -22,10 +22,15 @@ use rendez::{channel, channel_with, RecvError, SendError, TryRecvError, TrySendE
 
 /// Runs `f` under loom with a preemption bound (3 unless `LOOM_MAX_PREEMPTIONS` says otherwise).
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_bounded(usize::MAX, f);
+}
+
+/// [`model`] with the preemption bound capped at `max`, for a model whose interleavings grow too
+/// fast past it.
+fn model_bounded(max: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
+    let bound = builder.preemption_bound.unwrap_or(3);
+    builder.preemption_bound = Some(bound.min(max));
     builder.check(f);
 }
 
@@ -409,5 +414,209 @@ fn try_send_full_without_a_waiting_receive_registers_nothing() {
             (Poll::Ready(got), Some(2)) => assert_eq!(got, Err(RecvError)),
             other => panic!("unexpected outcome: {other:?}"),
         }
+    });
+}
+
+// === select ===
+//
+// Every select here is `biased;`: a fair select starts its pass at a pseudo-random arm drawn from
+// a process-wide generator, which loom cannot replay, so a fair select makes a model
+// nondeterministic.
+
+#[test]
+fn two_receives_race_for_the_two_send_arms_of_one_select() {
+    // Three threads and two channels: bound 2 already takes minutes at most (379 s at bound 3).
+    model_bounded(2, || {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx1, rx1) = channel::<Msg>();
+        let (tx2, rx2) = channel::<Msg>();
+        let first = thread::spawn(move || block_on(rx1.recv()).map(Msg::take));
+        let second = thread::spawn(move || block_on(rx2.recv()).map(Msg::take));
+        let (m1, m2) = (Msg::new(1, &drops), Msg::new(2, &drops));
+        let selected = block_on(async {
+            rendez::select! {
+                biased;
+                send(tx1, m1) -> res => res.map(|()| 1).map_err(|e| e.0.take()),
+                send(tx2, m2) -> res => res.map(|()| 2).map_err(|e| e.0.take()),
+            }
+        });
+        // The select is over: the receive that lost finds nothing, and learns so from the close.
+        tx1.close();
+        tx2.close();
+        let got = (first.join().unwrap(), second.join().unwrap());
+        match (selected, got) {
+            (Ok(1), (Ok(1), Err(RecvError))) | (Ok(2), (Err(RecvError), Ok(2))) => {}
+            other => panic!("not exactly one send arm: {other:?}"),
+        }
+        // The message of the arm not selected was dropped with the select.
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
+    });
+}
+
+#[test]
+fn two_selects_that_send_where_the_other_receives_both_complete_and_agree() {
+    // Bounded at 2 preemptions: 1.4 s there, but 160 s at 3 (each select can prune the other's
+    // send arm while it is busy, and each prune means another pass).
+    model_bounded(2, || {
+        let (tx1, rx1) = channel::<u32>();
+        let (tx2, rx2) = channel::<u32>();
+        // The peer sends on 1 or receives on 2; this thread receives on 1 or sends on 2.
+        let peer = thread::spawn(move || {
+            block_on(async {
+                rendez::select! {
+                    biased;
+                    send(tx1, 10) -> res => res.map(|()| None).map_err(|e| e.0),
+                    recv(rx2) -> res => res.map(Some).map_err(|_| 0),
+                }
+            })
+        });
+        let mine = block_on(async {
+            rendez::select! {
+                biased;
+                recv(rx1) -> res => res.map(Some).map_err(|_| 0),
+                send(tx2, 20) -> res => res.map(|()| None).map_err(|e| e.0),
+            }
+        });
+        match (mine, peer.join().unwrap()) {
+            (Ok(Some(10)), Ok(None)) | (Ok(None), Ok(Some(20))) => {}
+            other => panic!("the selects disagree: {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn select_dropped_while_a_receive_takes_one_of_its_send_arms_delivers_it_or_drops_it_once() {
+    model(|| {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx1, rx1) = channel::<Msg>();
+        let (tx2, _rx2) = channel::<Msg>(); // open, but nobody receives
+        let receiver = thread::spawn(move || block_on(rx1.recv()).map(Msg::take));
+        let polled = {
+            let (m1, m2) = (Msg::new(1, &drops), Msg::new(2, &drops));
+            let mut select = pin!(async {
+                rendez::select! {
+                    biased;
+                    send(tx1, m1) -> res => res.map(|()| 1).map_err(|e| e.0.take()),
+                    send(tx2, m2) -> res => res.map(|()| 2).map_err(|e| e.0.take()),
+                }
+            });
+            poll_once(select.as_mut())
+        }; // dropped here: withdrawn, before or after the receive took the first message
+        tx1.close(); // releases the receive if it found nothing
+        let got = receiver.join().unwrap();
+        let dropped = drops.load(Ordering::Relaxed);
+        match (polled, got, dropped) {
+            // The receive was waiting at the first poll: selected.
+            (Poll::Ready(Ok(1)), Ok(1), 1) => {}
+            // Taken just before the drop: delivered once, only the outcome is lost.
+            (Poll::Pending, Ok(1), 1) => {}
+            // Withdrawn first: both messages dropped, none received.
+            (Poll::Pending, Err(RecvError), 2) => {}
+            other => panic!("not exactly once: {other:?}"),
+        }
+    });
+}
+
+/// What the select of the close model returned.
+#[derive(Debug, PartialEq)]
+enum SendOrRecv {
+    /// The send arm: `Err(id)` with the message back.
+    Sent(Result<(), u32>),
+    /// The receive arm: the id received.
+    Got(Result<u32, RecvError>),
+}
+
+#[test]
+fn close_racing_a_select_with_a_send_and_a_recv_arm_completes_one_arm() {
+    // 4 s at bound 3, 267 s at bound 5.
+    model_bounded(3, || {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx1, rx1) = channel::<Msg>(); // the select sends here; a closer closes it
+        let (tx2, rx2) = channel::<Msg>(); // the select receives here, from a sender
+        let m2 = Msg::new(2, &drops);
+        let closer = thread::spawn(move || assert!(rx1.close()));
+        let sender = thread::spawn(move || tx2.send_blocking(m2).map_err(|e| e.0.take()));
+        let m1 = Msg::new(1, &drops);
+        let out = block_on(async {
+            rendez::select! {
+                biased;
+                send(tx1, m1) -> res => SendOrRecv::Sent(res.map_err(|e| e.0.take())),
+                recv(rx2) -> res => SendOrRecv::Got(res.map(Msg::take)),
+            }
+        });
+        rx2.close(); // releases the sender if its message was not taken
+        closer.join().unwrap();
+        let sent = sender.join().unwrap();
+        let dropped = drops.load(Ordering::Relaxed);
+        match (out, sent, dropped) {
+            // Received the sender's message; the send arm's message dropped with the select.
+            (SendOrRecv::Got(Ok(2)), Ok(()), 1) => {}
+            // The closed channel's arm: its message came back, and the sender's too.
+            (SendOrRecv::Sent(Err(1)), Err(2), 0) => {}
+            other => panic!("not exactly one arm, or not exactly once: {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn blocking_select_receives_from_a_blocking_sender() {
+    model(|| {
+        let (tx1, rx1) = channel::<u32>();
+        let (_tx2, rx2) = channel::<u32>(); // open, but nobody sends
+        let sender = thread::spawn(move || tx1.send_blocking(5));
+        let got = rendez::select_blocking! {
+            biased;
+            recv(rx1) -> res => (1, res),
+            recv(rx2) -> res => (2, res),
+        };
+        assert_eq!(got, (1, Ok(5)));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+#[test]
+fn timed_out_blocking_select_delivered_its_send_arm_or_dropped_it() {
+    // Under loom a timed wait times out the first time it would park: the timeout's withdrawal
+    // races the receive.
+    model(|| {
+        let drops = StdArc::new(AtomicUsize::new(0));
+        let (tx1, rx1) = channel::<Msg>();
+        let (_tx2, rx2) = channel::<Msg>(); // open, but nobody sends
+        let receiver = thread::spawn(move || rx1.recv_blocking().map(Msg::take));
+        let m1 = Msg::new(1, &drops);
+        let delivered = rendez::select_blocking! {
+            biased;
+            send(tx1, m1) -> res => res.map_err(|e| e.0.take()) == Ok(()),
+            recv(rx2) -> res => panic!("nobody sends on 2: {res:?}"),
+            default(std::time::Duration::from_secs(1)) => false,
+        };
+        tx1.close(); // releases the receive if the select timed out
+        match (
+            delivered,
+            receiver.join().unwrap(),
+            drops.load(Ordering::Relaxed),
+        ) {
+            (true, Ok(1), 0) | (false, Err(RecvError), 1) => {}
+            other => panic!("not exactly once: {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn timed_out_blocking_select_leaves_the_message_with_its_send() {
+    model(|| {
+        let (tx1, rx1) = channel::<u32>();
+        let (_tx2, rx2) = channel::<u32>(); // open, but nobody sends
+        let sender = thread::spawn(move || tx1.send_blocking(3));
+        let got = rendez::select_blocking! {
+            biased;
+            recv(rx1) -> res => res.ok(),
+            recv(rx2) -> res => panic!("nobody sends on 2: {res:?}"),
+            default(std::time::Duration::from_secs(1)) => None,
+        };
+        // Timed out: the receive arm took nothing, so the send still offers its message.
+        let got = got.unwrap_or_else(|| rx1.recv_blocking().unwrap());
+        assert_eq!(got, 3);
+        assert_eq!(sender.join().unwrap(), Ok(()));
     });
 }

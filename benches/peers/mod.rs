@@ -2,7 +2,8 @@
 //! `examples/compare.rs` (one table).
 //!
 //! Each peer is a unit type with a small adapter per API style: [`AsyncPeer`] (async send and
-//! receive), [`BlockingPeer`] (threads) and [`MixedPeer`] (a thread sends, a task receives). Each
+//! receive), [`BlockingPeer`] (threads), [`MixedPeer`] (a thread sends, a task receives), and
+//! [`BlockingSelectPeer`] / [`AsyncSelectPeer`] (waiting on two operations at once). Each
 //! scenario is one generic function over such an adapter and a message type [`Msg`]; [`scenarios`]
 //! instantiates every scenario for every peer that supports it and hands back boxed runners.
 //!
@@ -122,8 +123,29 @@ pub trait MixedPeer: Peer {
     fn recv<T: Msg>(rx: &mut Self::Rx<T>) -> impl Future<Output = Option<T>> + Send + '_;
 }
 
+/// A blocking channel with a select: one thread waits on two operations at once.
+pub trait BlockingSelectPeer: BlockingPeer {
+    /// Receives from whichever of `a` and `b` has a message first; `None` if it is closed.
+    fn select_recv<T: Msg>(a: &Self::Rx<T>, b: &Self::Rx<T>) -> Option<T>;
+    /// Sends the message with index `i` on whichever of `a` and `b` is taken first; `false` if
+    /// that one is closed.
+    fn select_send<T: Msg>(a: &Self::Tx<T>, b: &Self::Tx<T>, i: usize) -> bool;
+}
+
+/// An async channel with a select: one task waits on two receives at once.
+pub trait AsyncSelectPeer: AsyncPeer {
+    /// Receives from whichever of `a` and `b` has a message first; `None` if it is closed.
+    fn select_recv<'a, T: Msg>(
+        a: &'a mut Self::Rx<T>,
+        b: &'a mut Self::Rx<T>,
+    ) -> impl Future<Output = Option<T>> + Send + 'a;
+}
+
 /// `rendez::channel()`.
 pub struct Rendez;
+/// `rendez::channel()` with `tokio::select!` over two `recv()` futures instead of
+/// `rendez::select!` (async select rows only).
+pub struct RendezTokioSelect;
 /// `flume::bounded(0)`.
 pub struct Flume;
 /// `kanal::bounded(0)` / `kanal::bounded_async(0)`.
@@ -189,6 +211,63 @@ impl MixedPeer for Rendez {
     }
     async fn recv<T: Msg>(rx: &mut Self::Rx<T>) -> Option<T> {
         rx.recv().await.ok()
+    }
+}
+
+impl BlockingSelectPeer for Rendez {
+    fn select_recv<T: Msg>(a: &Self::Rx<T>, b: &Self::Rx<T>) -> Option<T> {
+        rendez::select_blocking! {
+            recv(a) -> msg => msg.ok(),
+            recv(b) -> msg => msg.ok(),
+        }
+    }
+    fn select_send<T: Msg>(a: &Self::Tx<T>, b: &Self::Tx<T>, i: usize) -> bool {
+        // rendez evaluates both messages as the select starts and drops the one not sent.
+        rendez::select_blocking! {
+            send(a, T::make(i)) -> res => res.is_ok(),
+            send(b, T::make(i)) -> res => res.is_ok(),
+        }
+    }
+}
+
+impl AsyncSelectPeer for Rendez {
+    async fn select_recv<'a, T: Msg>(a: &'a mut Self::Rx<T>, b: &'a mut Self::Rx<T>) -> Option<T> {
+        rendez::select! {
+            recv(a) -> msg => msg.ok(),
+            recv(b) -> msg => msg.ok(),
+        }
+    }
+}
+
+impl Peer for RendezTokioSelect {
+    const NAME: &'static str = "rendez+tokio::select!";
+    const ZERO_CAPACITY: bool = true;
+}
+
+impl AsyncPeer for RendezTokioSelect {
+    type Tx<T: Msg> = rendez::Sender<T>;
+    type Rx<T: Msg> = rendez::Receiver<T>;
+    fn channel<T: Msg>() -> (Self::Tx<T>, Self::Rx<T>) {
+        rendez::channel()
+    }
+    fn clone_rx<T: Msg>(rx: &Self::Rx<T>) -> Option<Self::Rx<T>> {
+        Some(rx.clone())
+    }
+    fn send<T: Msg>(tx: &Self::Tx<T>, msg: T) -> impl Future<Output = bool> + Send + '_ {
+        <Rendez as AsyncPeer>::send(tx, msg)
+    }
+    fn recv<T: Msg>(rx: &mut Self::Rx<T>) -> impl Future<Output = Option<T>> + Send + '_ {
+        <Rendez as AsyncPeer>::recv(rx)
+    }
+}
+
+impl AsyncSelectPeer for RendezTokioSelect {
+    async fn select_recv<'a, T: Msg>(a: &'a mut Self::Rx<T>, b: &'a mut Self::Rx<T>) -> Option<T> {
+        // Receives are cancel safe, so the branch that loses is simply dropped.
+        tokio::select! {
+            msg = a.recv() => msg.ok(),
+            msg = b.recv() => msg.ok(),
+        }
     }
 }
 
@@ -327,6 +406,22 @@ impl BlockingPeer for Crossbeam {
     }
 }
 
+impl BlockingSelectPeer for Crossbeam {
+    fn select_recv<T: Msg>(a: &Self::Rx<T>, b: &Self::Rx<T>) -> Option<T> {
+        crossbeam_channel::select! {
+            recv(a) -> msg => msg.ok(),
+            recv(b) -> msg => msg.ok(),
+        }
+    }
+    fn select_send<T: Msg>(a: &Self::Tx<T>, b: &Self::Tx<T>, i: usize) -> bool {
+        // crossbeam evaluates a send arm's message only once that arm is selected.
+        crossbeam_channel::select! {
+            send(a, T::make(i)) -> res => res.is_ok(),
+            send(b, T::make(i)) -> res => res.is_ok(),
+        }
+    }
+}
+
 // --- std::sync::mpsc ---
 
 impl Peer for StdSync {
@@ -410,6 +505,15 @@ impl AsyncPeer for TokioMpsc1 {
     }
     fn recv<T: Msg>(rx: &mut Self::Rx<T>) -> impl Future<Output = Option<T>> + Send + '_ {
         rx.recv()
+    }
+}
+
+impl AsyncSelectPeer for TokioMpsc1 {
+    async fn select_recv<'a, T: Msg>(a: &'a mut Self::Rx<T>, b: &'a mut Self::Rx<T>) -> Option<T> {
+        tokio::select! {
+            msg = a.recv() => msg,
+            msg = b.recv() => msg,
+        }
     }
 }
 
@@ -616,6 +720,96 @@ fn mixed_stream<P: MixedPeer, M: Msg>(rt: &Runtime, n: usize) -> Duration {
     elapsed
 }
 
+/// Two threads send `n` messages in all, each on a channel of its own; the calling thread
+/// receives them with a select over the two receivers.
+fn blocking_select_recv<P: BlockingSelectPeer, M: Msg>(n: usize) -> Duration {
+    let (tx_a, rx_a) = P::channel::<M>();
+    let (tx_b, rx_b) = P::channel::<M>();
+    let start = Instant::now();
+    let sum = thread::scope(|s| {
+        // Clones: the originals keep both channels open until every message is in.
+        for (k, tx) in [tx_a.clone(), tx_b.clone()].into_iter().enumerate() {
+            s.spawn(move || {
+                for i in share(k, 2, n) {
+                    assert!(P::send(&tx, M::make(i)), "closed early");
+                }
+            });
+        }
+        let mut sum = 0;
+        for _ in 0..n {
+            let msg = P::select_recv(&rx_a, &rx_b).expect("closed early");
+            sum += black_box(msg).index();
+        }
+        sum
+    });
+    let elapsed = start.elapsed();
+    drop((tx_a, tx_b));
+    check_sum(sum, n);
+    elapsed
+}
+
+/// The calling thread sends `n` messages, each with a select over two senders; two threads
+/// drain the two receivers.
+fn blocking_select_send<P: BlockingSelectPeer, M: Msg>(n: usize) -> Duration {
+    let (tx_a, rx_a) = P::channel::<M>();
+    let (tx_b, rx_b) = P::channel::<M>();
+    let start = Instant::now();
+    let sum: usize = thread::scope(|s| {
+        let receivers: Vec<_> = [rx_a, rx_b]
+            .into_iter()
+            .map(|mut rx| {
+                s.spawn(move || {
+                    let mut sum = 0;
+                    while let Some(msg) = P::recv(&mut rx) {
+                        sum += black_box(msg).index();
+                    }
+                    sum
+                })
+            })
+            .collect();
+        for i in 0..n {
+            assert!(P::select_send(&tx_a, &tx_b, i), "closed early");
+        }
+        drop((tx_a, tx_b)); // closes both: the receivers finish
+        receivers.into_iter().map(|r| r.join().unwrap()).sum()
+    });
+    let elapsed = start.elapsed();
+    check_sum(sum, n);
+    elapsed
+}
+
+/// Two tasks send `n` messages in all, each on a channel of its own; a third task receives them
+/// with a select over the two receivers, on `rt`.
+fn async_select_recv<P: AsyncSelectPeer, M: Msg>(rt: &Runtime, n: usize) -> Duration {
+    let (tx_a, mut rx_a) = P::channel::<M>();
+    let (tx_b, mut rx_b) = P::channel::<M>();
+    rt.block_on(async move {
+        let start = Instant::now();
+        let producers: Vec<_> = [tx_a.clone(), tx_b.clone()]
+            .into_iter()
+            .enumerate()
+            .map(|(k, tx)| tokio::spawn(produce::<P, M>(tx, share(k, 2, n))))
+            .collect();
+        let consumer = tokio::spawn(async move {
+            // Keeps both channels open until every message is in.
+            let _open = (tx_a, tx_b);
+            let mut sum = 0;
+            for _ in 0..n {
+                let msg = P::select_recv(&mut rx_a, &mut rx_b).await;
+                sum += black_box(msg.expect("closed early")).index();
+            }
+            sum
+        });
+        for producer in producers {
+            producer.await.unwrap();
+        }
+        let sum = consumer.await.unwrap();
+        let elapsed = start.elapsed();
+        check_sum(sum, n);
+        elapsed
+    })
+}
+
 // === the list ===
 
 /// One peer in one scenario.
@@ -736,6 +930,64 @@ fn mixed_case<P: MixedPeer, M: Msg>(rt: &Arc<Runtime>, n: usize) -> Option<Case>
     })
 }
 
+/// The blocking select scenarios.
+#[derive(Clone, Copy)]
+enum BlockingSelectScenario {
+    /// A selecting thread with two receive arms, fed by two sender threads.
+    Recv,
+    /// A selecting thread with two send arms, drained by two receiver threads.
+    Send,
+}
+
+/// `scenario` for peer `P` with messages `M`.
+fn blocking_select_case<P: BlockingSelectPeer, M: Msg>(
+    scenario: BlockingSelectScenario,
+    n: usize,
+) -> Option<Case> {
+    let run: Box<dyn Fn() -> Duration> = match scenario {
+        BlockingSelectScenario::Recv => Box::new(move || blocking_select_recv::<P, M>(n)),
+        BlockingSelectScenario::Send => Box::new(move || blocking_select_send::<P, M>(n)),
+    };
+    Some(Case {
+        peer: P::NAME,
+        zero_capacity: P::ZERO_CAPACITY,
+        run,
+    })
+}
+
+/// The async select scenario for peer `P` with messages `M` on `rt`.
+fn async_select_case<P: AsyncSelectPeer, M: Msg>(rt: &Arc<Runtime>, n: usize) -> Option<Case> {
+    let rt = rt.clone();
+    Some(Case {
+        peer: P::NAME,
+        zero_capacity: P::ZERO_CAPACITY,
+        run: Box::new(move || async_select_recv::<P, M>(&rt, n)),
+    })
+}
+
+/// Every peer with a blocking select (the one list of them).
+fn blocking_select_cases<M: Msg>(s: BlockingSelectScenario, n: usize) -> Vec<Case> {
+    [
+        blocking_select_case::<Rendez, M>(s, n),
+        blocking_select_case::<Crossbeam, M>(s, n),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Every async select (the one list of them).
+fn async_select_cases<M: Msg>(rt: &Arc<Runtime>, n: usize) -> Vec<Case> {
+    [
+        async_select_case::<Rendez, M>(rt, n),
+        async_select_case::<RendezTokioSelect, M>(rt, n),
+        async_select_case::<TokioMpsc1, M>(rt, n),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Every async peer in `scenario` (the one list of async peers).
 fn async_cases<M: Msg>(s: AsyncScenario, rt: &Arc<Runtime>, n: usize) -> Vec<Case> {
     [
@@ -834,6 +1086,26 @@ fn scenarios_for<M: Msg>(rts: &Runtimes, sizes: Sizes) -> Vec<Scenario> {
             trips,
             blocking_cases::<M>(BlockingScenario::PingPong, trips),
         ),
+        row(
+            "select_blocking_recv2",
+            n,
+            blocking_select_cases::<M>(BlockingSelectScenario::Recv, n),
+        ),
+        row(
+            "select_blocking_send2",
+            n,
+            blocking_select_cases::<M>(BlockingSelectScenario::Send, n),
+        ),
+        row(
+            "select_async_recv2_mt",
+            n,
+            async_select_cases::<M>(&rts.multi, n),
+        ),
+        row(
+            "select_async_recv2_ct",
+            n,
+            async_select_cases::<M>(&rts.current, n),
+        ),
     ]
 }
 
@@ -846,6 +1118,12 @@ fn scenarios_for<M: Msg>(rts: &Runtimes, sizes: Sizes) -> Vec<Scenario> {
 ///   async one, on a current-thread runtime driven by the calling thread: two threads on two cores
 ///   (on the multi-thread runtime an idle worker makes three, and the figures swing tenfold).
 /// - `pingpong_*`: two channels, a request and its echoed response; one element is a round trip.
+/// - `select_blocking_recv2`: a thread selects over two receivers, each fed by a sender thread;
+///   `select_blocking_send2`: a thread sends each message with a select over two senders, each
+///   drained by a receiver thread (rendez `select_blocking!`, crossbeam `select!`).
+/// - `select_async_recv2_*`: a task selects over two receivers, each fed by a task (rendez
+///   `select!`; `tokio::select!` over two rendez `recv()` futures; `tokio::select!` over two
+///   tokio mpsc(1) receivers).
 pub fn scenarios(sizes: Sizes) -> Vec<Scenario> {
     let rts = Runtimes {
         multi: Arc::new(

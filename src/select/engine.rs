@@ -276,6 +276,10 @@ pub fn try_select<A: Arms + ?Sized>(arms: &mut A, biased: bool) -> Option<usize>
 /// in one shared word. Racing callers may draw the same number, which is harmless here; loads and
 /// stores only, so it needs no compare-and-swap.
 fn random_below(n: usize) -> usize {
+    // loom replays each interleaving and needs every run of a model to make the same choices.
+    if cfg!(loom) {
+        return 0;
+    }
     use core::sync::atomic::{AtomicU32, Ordering};
     static STATE: AtomicU32 = AtomicU32::new(0x9E37_79B9);
     if n <= 1 {
