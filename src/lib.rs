@@ -68,6 +68,71 @@
 //! Each method says what its future does when it is dropped. Sending and receiving allocate
 //! nothing: waiting operations keep their list nodes inside their futures.
 //!
+//! # Select
+//!
+//! `tokio::select!` (or `futures::select!`) over several rendez `send` futures is **not** one
+//! operation: each send offers its message while it waits, so two receives on other threads can
+//! each take the message of a different branch before the select is polled again, and two sends
+//! happen although the select reports one. The same holds for any channel whose sends can
+//! complete without the sender's involvement.
+//!
+//! [`select!`] is one operation. Its arms point to one shared claim, and a receive may take a
+//! send arm's message only after winning that claim for it; receive arms take a message only in
+//! the select's own poll. So exactly one arm takes effect, and the others leave no trace: no
+//! message taken, no turn used up. Fair by default, `biased;` on request, `default` when nothing
+//! is ready, and cancel safe: dropping it at any point leaves no arm half done. The messages of
+//! send arms that were not selected are dropped; [`Select`] keeps them for you instead.
+//!
+//! ```
+//! # #[cfg(feature = "std")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (jobs_tx, jobs) = rendez::channel::<u32>();
+//! let (stop_tx, stop) = rendez::channel::<()>();
+//! let (fast, fast_rx) = rendez::channel::<u32>();
+//! let (slow, slow_rx) = rendez::channel::<u32>();
+//! let router = tokio::spawn(async move {
+//!     loop {
+//!         rendez::select! {
+//!             recv(jobs) -> job => {
+//!                 let job = job.unwrap();
+//!                 // Exactly one of the two workers gets it, whichever is ready first.
+//!                 rendez::select! {
+//!                     send(fast, job) -> r => r.unwrap(),
+//!                     send(slow, job) -> r => r.unwrap(),
+//!                 }
+//!             }
+//!             recv(stop) -> _ => break,
+//!         }
+//!     }
+//! });
+//! jobs_tx.send(7).await.unwrap();
+//! assert_eq!(slow_rx.recv().await, Ok(7)); // only `slow` is waiting: it gets the job
+//! stop_tx.send(()).await.unwrap();
+//! router.await.unwrap();
+//! assert!(fast_rx.try_recv().is_err()); // and the other arm left no trace
+//! # }
+//! # #[cfg(not(feature = "std"))]
+//! # fn main() {}
+//! ```
+//!
+//! On a thread, [`select_blocking!`] parks until an arm completes, with `default(timeout)`:
+//!
+//! ```
+//! # #[cfg(feature = "std")] {
+//! use std::time::Duration;
+//! let (tx, rx) = rendez::channel::<&str>();
+//! let (_keep_open, idle) = rendez::channel::<()>();
+//! std::thread::spawn(move || tx.send_blocking("hello").unwrap());
+//! let got = rendez::select_blocking! {
+//!     recv(rx) -> msg => msg.unwrap(),
+//!     recv(idle) -> _ => unreachable!(),
+//!     default(Duration::from_secs(10)) => panic!("nothing within 10 s"),
+//! };
+//! assert_eq!(got, "hello");
+//! # }
+//! ```
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
