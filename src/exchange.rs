@@ -493,7 +493,7 @@ impl<T, L: Lock> Core<T, L> {
         &self,
         waiter: Pin<&SendWaiter<T>>,
         cx: &mut Context<'_>,
-        mut later: Option<&mut WakeBatch<PASS>>,
+        later: Option<&mut WakeBatch<PASS>>,
     ) -> Poll<Result<(), SendError<T>>> {
         if !waiter.is_registered() {
             // SAFETY: unregistered, so the owner (our caller) has the only access to the slot; a
@@ -517,22 +517,9 @@ impl<T, L: Lock> Core<T, L> {
             // panics, the message is still in the future, unsent.
             set_waker(&mut slot.waker, cx.waker());
         }
-        let mut spare = None;
-        loop {
-            let mut wakes = WakeBatch::new();
-            let poll = self
-                .exchange
-                .with(|ex| ex.poll_send(waiter, cx, &mut spare, &mut wakes));
-            match later.as_deref_mut() {
-                Some(later) => wakes.defer_to(later),
-                None => wakes.wake_all(),
-            }
-            match poll {
-                Ok(poll) => return poll,
-                // The task's waker changed while the send waited: clone it here and go again.
-                Err(NeedWaker) => spare = Some(cx.waker().clone()),
-            }
-        }
+        self.with_waker(cx, later, |ex, cx, spare, wakes| {
+            ex.poll_send(waiter, cx, spare, wakes)
+        })
     }
 
     /// Withdraws a send: returns its message unless a receive took it. Called when the future is
@@ -607,26 +594,44 @@ impl<T, L: Lock> Core<T, L> {
         &self,
         waiter: Pin<&RecvWaiter<T>>,
         cx: &mut Context<'_>,
-        mut later: Option<&mut WakeBatch<PASS>>,
+        later: Option<&mut WakeBatch<PASS>>,
     ) -> Poll<Result<T, RecvError>> {
         if !waiter.is_registered() {
             // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
             // The waker goes in now, outside the lock.
             set_waker(&mut unsafe { waiter.slot() }.waker, cx.waker());
         }
+        self.with_waker(cx, later, |ex, cx, spare, wakes| {
+            ex.poll_recv(waiter, cx, spare, wakes)
+        })
+    }
+
+    /// Runs the critical section `step` of a poll until it no longer asks for a waker: each time
+    /// it does (`NeedWaker`, having changed nothing), the task's waker is cloned here, outside the
+    /// lock, and handed to the next try. The wake-ups go out after each try, or into `later`.
+    fn with_waker<R>(
+        &self,
+        cx: &Context<'_>,
+        mut later: Option<&mut WakeBatch<PASS>>,
+        mut step: impl FnMut(
+            &mut Exchange<T>,
+            &Context<'_>,
+            &mut Option<Waker>,
+            &mut WakeBatch,
+        ) -> Result<R, NeedWaker>,
+    ) -> R {
         let mut spare = None;
         loop {
             let mut wakes = WakeBatch::new();
-            let poll = self
+            let result = self
                 .exchange
-                .with(|ex| ex.poll_recv(waiter, cx, &mut spare, &mut wakes));
+                .with(|ex| step(ex, cx, &mut spare, &mut wakes));
             match later.as_deref_mut() {
                 Some(later) => wakes.defer_to(later),
                 None => wakes.wake_all(),
             }
-            match poll {
-                Ok(poll) => return poll,
-                // It must wait with a waker it does not hold yet: clone it here and go again.
+            match result {
+                Ok(result) => return result,
                 Err(NeedWaker) => spare = Some(cx.waker().clone()),
             }
         }
