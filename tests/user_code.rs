@@ -301,6 +301,7 @@ fn a_panicking_clone_on_a_receives_first_poll_registers_nothing() {
 /// and then runs a long branch, while a clone of its receiver waits in `recv()`. The message must
 /// reach the waiting clone while the long branch runs.
 #[test]
+#[cfg_attr(miri, ignore = "tokio timers over 1.5 s of real time")]
 fn a_stream_left_registered_by_a_select_holds_no_other_receiver_back() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
