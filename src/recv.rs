@@ -102,20 +102,19 @@ impl<T, L: Lock> RecvFut<'_, T, L> {
         Some(result)
     }
 
-    /// Polls as a select's arm: the wake-ups it causes wait in `later` until the pass is over.
-    pub(crate) fn poll_in_pass(
+    /// Polls it; as a select's arm (`later` given), the wake-ups it causes wait in `later` until
+    /// the pass is over.
+    pub(crate) fn poll_in(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        later: &mut WakeBatch<PASS>,
+        later: Option<&mut WakeBatch<PASS>>,
     ) -> Poll<Result<T, RecvError>> {
         let this = self.project();
         assert!(
             !*this.done,
             "rendez: receive future polled after it completed"
         );
-        let poll = this
-            .core
-            .poll_recv_in(this.waiter.as_ref(), cx, Some(later));
+        let poll = this.core.poll_recv_in(this.waiter.as_ref(), cx, later);
         *this.done = poll.is_ready();
         poll
     }
@@ -138,14 +137,7 @@ impl<T, L: Lock> Future for RecvFut<'_, T, L> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        assert!(
-            !*this.done,
-            "rendez: receive future polled after it completed"
-        );
-        let poll = this.core.poll_recv(this.waiter.as_ref(), cx);
-        *this.done = poll.is_ready();
-        poll
+        self.poll_in(cx, None)
     }
 }
 

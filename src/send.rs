@@ -121,16 +121,15 @@ impl<T, L: Lock> SendFut<'_, T, L> {
         Some(result)
     }
 
-    /// Polls as a select's arm: the wake-ups it causes wait in `later` until the pass is over.
-    pub(crate) fn poll_in_pass(
+    /// Polls it; as a select's arm (`later` given), the wake-ups it causes wait in `later` until
+    /// the pass is over.
+    pub(crate) fn poll_in(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        later: &mut WakeBatch<PASS>,
+        later: Option<&mut WakeBatch<PASS>>,
     ) -> Poll<Result<(), SendError<T>>> {
         let this = self.project();
-        let poll = this
-            .core
-            .poll_send_in(this.waiter.as_ref(), cx, Some(later));
+        let poll = this.core.poll_send_in(this.waiter.as_ref(), cx, later);
         *this.done = poll.is_ready();
         poll
     }
@@ -173,10 +172,7 @@ impl<T, L: Lock> Future for SendFut<'_, T, L> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let poll = this.core.poll_send(this.waiter.as_ref(), cx);
-        *this.done = poll.is_ready();
-        poll
+        self.poll_in(cx, None)
     }
 }
 

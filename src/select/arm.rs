@@ -70,7 +70,7 @@ impl<T, L: Lock> Operation for SendFut<'_, T, L> {
         cx: &mut Context<'_>,
         later: &mut Later,
     ) -> Poll<Self::Output> {
-        SendFut::poll_in_pass(self, cx, &mut later.batch)
+        SendFut::poll_in(self, cx, Some(&mut later.batch))
     }
     fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>) {
         SendFut::join(self, claim);
@@ -98,7 +98,7 @@ impl<T, L: Lock> Operation for RecvFut<'_, T, L> {
         cx: &mut Context<'_>,
         later: &mut Later,
     ) -> Poll<Self::Output> {
-        RecvFut::poll_in_pass(self, cx, &mut later.batch)
+        RecvFut::poll_in(self, cx, Some(&mut later.batch))
     }
     fn join(self: Pin<&mut Self>, claim: Option<NonNull<Claim>>) {
         RecvFut::join(self, claim);
