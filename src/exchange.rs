@@ -478,7 +478,9 @@ impl<T, L: Lock> Core<T, L> {
 
     // === sending ===
 
-    /// Drives a send whose node is `waiter` (see [`Sending`] for its states).
+    /// Drives a send whose node is `waiter` (see [`Sending`] for its states). For the owned send
+    /// and the `Sink`; `SendFut` calls [`Core::poll_send_in`] itself.
+    #[cfg(feature = "alloc")]
     pub(crate) fn poll_send(
         &self,
         waiter: Pin<&SendWaiter<T>>,
