@@ -35,19 +35,21 @@ use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
 
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
-use crate::list::WaitList;
+use crate::list::{CountedList, WaitList};
 use crate::lock::{Lock, Mutex};
 use crate::select::claim::Claim;
 use crate::sync::const_fn_unless_loom;
-use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending, Waiter};
+use crate::waiter::{CloseWaiter, Receiving, RecvWaiter, SendWaiter, Sending, Waiter, Watching};
 use crate::wake::{set_waker, NeedWaker, WakeBatch, CLOSE_BATCH, PASS};
 
 /// The state every party shares, guarded by the channel lock.
 pub(crate) struct Exchange<T> {
     /// Sends waiting for a receive, each with its message in its node, oldest first.
-    senders: WaitList<Sending<T>>,
+    senders: CountedList<Sending<T>>,
     /// Receives waiting for a message, oldest first.
     receivers: WaitList<Receiving<T>>,
+    /// `closed()` futures waiting for the channel to close.
+    watchers: WaitList<Watching>,
     /// A message from `try_send`, kept for the async receive that was woken for it (rule 5).
     held: Option<T>,
     /// Receives in [`Receiving::Notified`]: woken for an offer, not yet polled.
@@ -430,6 +432,40 @@ impl<T> Exchange<T> {
         Ok(Poll::Pending)
     }
 
+    /// [`Core::poll_closed`]'s critical section.
+    fn poll_closed(
+        &mut self,
+        waiter: Pin<&CloseWaiter>,
+        cx: &Context<'_>,
+        spare: &mut Option<Waker>,
+        wakes: &mut WakeBatch,
+    ) -> Result<Poll<()>, NeedWaker> {
+        // SAFETY: we hold the lock, and this is the only reference to the slot in this section.
+        let mut slot = unsafe { waiter.slot() };
+        match slot.state {
+            // `close` released it since the owner's check.
+            Watching::Closed => return Ok(Poll::Ready(())),
+            Watching::WaitingForClose => {
+                wakes.register(&mut slot.waker, cx.waker(), spare)?;
+                return Ok(Poll::Pending);
+            }
+            Watching::Init if self.closed => {
+                slot.state = Watching::Closed;
+                return Ok(Poll::Ready(()));
+            }
+            Watching::Init => {}
+        }
+        // The owner put its waker in before the lock (a first poll is unregistered).
+        wakes.register(&mut slot.waker, cx.waker(), spare)?;
+        slot.state = Watching::WaitingForClose;
+        drop(slot);
+        // SAFETY: the node is pinned, in no list, and its owner unlinks it (in `cancel_closed`)
+        // before it can be dropped.
+        unsafe { self.watchers.push_back(NonNull::from(&*waiter)) };
+        waiter.set_registered(true);
+        Ok(Poll::Pending)
+    }
+
     /// Unlinks every waiter, marking it disconnected, until `wakes` is full. Returns whether no
     /// waiter is left.
     fn disconnect_waiters(&mut self, wakes: &mut WakeBatch<CLOSE_BATCH>) -> bool {
@@ -452,6 +488,16 @@ impl<T> Exchange<T> {
                 let mut slot = unsafe { receiver.as_ref().slot() };
                 slot.state = Receiving::Disconnected;
                 wakes.push(slot.waker.take());
+            } else if let Some(watcher) = self.watchers.pop_front() {
+                {
+                    // SAFETY: as above, for a watcher.
+                    let mut slot = unsafe { watcher.as_ref().slot() };
+                    slot.state = Watching::Closed;
+                    wakes.push(slot.waker.take());
+                }
+                // SAFETY: as above; released like a finished send, so that its owner sees the
+                // close without the lock.
+                unsafe { CloseWaiter::release(watcher) };
             } else {
                 return true;
             }
@@ -466,8 +512,9 @@ impl<T, L: Lock> Core<T, L> {
         pub(crate) fn new() -> Self {
             Core {
                 exchange: Mutex::new(Exchange {
-                    senders: WaitList::new(),
+                    senders: CountedList::new(),
                     receivers: WaitList::new(),
+                    watchers: WaitList::new(),
                     held: None,
                     notified: 0,
                     closed: false,
@@ -700,6 +747,40 @@ impl<T, L: Lock> Core<T, L> {
 
     // === closing ===
 
+    /// Drives a `closed()` future whose node is `waiter`: `Ready` once the channel is closed.
+    pub(crate) fn poll_closed(&self, waiter: Pin<&CloseWaiter>, cx: &mut Context<'_>) -> Poll<()> {
+        if !waiter.is_registered() {
+            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot;
+            // `close` released the node last if it ended it.
+            let mut slot = unsafe { waiter.slot() };
+            if slot.state == Watching::Closed {
+                return Poll::Ready(());
+            }
+            // The waker goes in now, outside the lock.
+            set_waker(&mut slot.waker, cx.waker());
+        }
+        self.with_waker(cx, None, |ex, cx, spare, wakes| {
+            ex.poll_closed(waiter, cx, spare, wakes)
+        })
+    }
+
+    /// Withdraws a `closed()` future's node; afterwards it is unregistered.
+    pub(crate) fn cancel_closed(&self, waiter: Pin<&CloseWaiter>) {
+        if !waiter.is_registered() {
+            return;
+        }
+        let node = NonNull::from(&*waiter);
+        self.exchange.with(|ex| {
+            // SAFETY: we hold the lock; this is the only reference to the slot in this section.
+            let slot = unsafe { waiter.slot() };
+            if slot.state == Watching::WaitingForClose {
+                // SAFETY: a registered watcher in this state is linked in `watchers`.
+                unsafe { ex.watchers.remove(node) };
+            }
+            waiter.set_registered(false);
+        });
+    }
+
     /// Closes the channel and wakes every waiter. Returns `true` if this call closed it.
     pub(crate) fn close(&self) -> bool {
         // From here on no operation registers, so the waiters unlinked below are all there are.
@@ -772,7 +853,7 @@ impl<T, L: Lock> core::fmt::Debug for Core<T, L> {
         let (senders, receivers, held, closed) = self.exchange.with(|ex| {
             (
                 ex.senders.len(),
-                ex.receivers.len(),
+                ex.receivers.count(),
                 ex.held.is_some(),
                 ex.closed,
             )

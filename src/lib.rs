@@ -60,6 +60,8 @@
 //!   (from `send_owned` and `recv_owned`) own a share of the channel instead of borrowing a
 //!   handle, so they can be spawned.
 //! - [`WeakSender`] and [`WeakReceiver`] reach a channel without keeping it open.
+//! - `closed()` on every handle returns a [`ClosedFut`], which resolves once the channel is
+//!   closed: how a producer stops when no one listens any more.
 //! - [`select!`], [`select_blocking!`] and [`Select`] complete exactly one of several sends and
 //!   receives, on any rendez channels.
 //!
@@ -158,6 +160,7 @@ extern crate std;
 
 // The machinery: one file per role.
 mod channel_stream;
+mod closed;
 mod error;
 mod exchange;
 mod list;
@@ -193,6 +196,7 @@ mod weak;
 #[cfg(feature = "alloc")]
 pub use channel::{channel, channel_with};
 pub use channel_stream::ChannelStream;
+pub use closed::ClosedFut;
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };

@@ -14,8 +14,6 @@ pub(crate) struct WaitList<S> {
     head: Option<NonNull<Waiter<S>>>,
     /// The node that started waiting last.
     tail: Option<NonNull<Waiter<S>>>,
-    /// How many nodes are linked.
-    len: usize,
 }
 
 impl<S> WaitList<S> {
@@ -24,13 +22,20 @@ impl<S> WaitList<S> {
         WaitList {
             head: None,
             tail: None,
-            len: 0,
         }
     }
 
-    /// How many nodes are linked.
-    pub(crate) fn len(&self) -> usize {
-        self.len
+    /// How many nodes are linked, counted by walking the list (for `Debug` and tests; the
+    /// exchange counts the one list whose length it needs, see [`CountedList`]).
+    pub(crate) fn count(&self) -> usize {
+        let mut count = 0;
+        let mut cursor = self.head;
+        while let Some(node) = cursor {
+            count += 1;
+            // SAFETY: `node` is linked in this list.
+            cursor = unsafe { self.next(node) };
+        }
+        count
     }
 
     /// Whether no node is linked.
@@ -72,7 +77,6 @@ impl<S> WaitList<S> {
             None => self.head = Some(node),
         }
         self.tail = Some(node);
-        self.len += 1;
     }
 
     /// Links `node` at the front: for a waiter that was already first in line and keeps its turn.
@@ -93,7 +97,6 @@ impl<S> WaitList<S> {
             None => self.tail = Some(node),
         }
         self.head = Some(node);
-        self.len += 1;
     }
 
     /// Unlinks and returns the node that has waited longest.
@@ -124,6 +127,78 @@ impl<S> WaitList<S> {
             links.prev = None;
             links.next = None;
         }
+    }
+}
+
+/// A [`WaitList`] that keeps its length: for the senders, whose number the exchange compares with
+/// the notified receives on every operation. The other lists do without (a word each).
+pub(crate) struct CountedList<S> {
+    /// The nodes.
+    list: WaitList<S>,
+    /// How many nodes are linked.
+    len: usize,
+}
+
+impl<S> CountedList<S> {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        CountedList {
+            list: WaitList::new(),
+            len: 0,
+        }
+    }
+
+    /// How many nodes are linked.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no node is linked.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// See [`WaitList::front`].
+    pub(crate) fn front(&self) -> Option<NonNull<Waiter<S>>> {
+        self.list.front()
+    }
+
+    /// See [`WaitList::next`].
+    ///
+    /// # Safety
+    ///
+    /// As there.
+    pub(crate) unsafe fn next(&self, node: NonNull<Waiter<S>>) -> Option<NonNull<Waiter<S>>> {
+        // SAFETY: per the caller.
+        unsafe { self.list.next(node) }
+    }
+
+    /// See [`WaitList::push_back`].
+    ///
+    /// # Safety
+    ///
+    /// As there.
+    pub(crate) unsafe fn push_back(&mut self, node: NonNull<Waiter<S>>) {
+        // SAFETY: per the caller.
+        unsafe { self.list.push_back(node) };
+        self.len += 1;
+    }
+
+    /// See [`WaitList::pop_front`].
+    pub(crate) fn pop_front(&mut self) -> Option<NonNull<Waiter<S>>> {
+        let node = self.list.pop_front()?;
+        self.len -= 1;
+        Some(node)
+    }
+
+    /// See [`WaitList::remove`].
+    ///
+    /// # Safety
+    ///
+    /// As there.
+    pub(crate) unsafe fn remove(&mut self, node: NonNull<Waiter<S>>) {
+        // SAFETY: per the caller.
+        unsafe { self.list.remove(node) };
         self.len -= 1;
     }
 }
@@ -161,9 +236,9 @@ mod tests {
             list.push_back(c);
             list.push_front(a);
             list.push_back(d);
-            assert_eq!(list.len(), 4);
+            assert_eq!(list.count(), 4);
             list.remove(c);
-            assert_eq!(list.len(), 3);
+            assert_eq!(list.count(), 3);
             assert_eq!(list.front(), Some(a));
         }
         assert_eq!(order(&mut list), [1, 2, 4]);
@@ -173,7 +248,7 @@ mod tests {
             list.push_back(d);
             list.remove(d);
         }
-        assert_eq!(list.len(), 0);
+        assert_eq!(list.count(), 0);
         assert!(list.is_empty() && list.front().is_none());
     }
 }

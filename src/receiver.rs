@@ -8,6 +8,7 @@ use core::task::{Context, Poll};
 use futures_core::{FusedStream, Stream};
 
 use crate::channel::Shared;
+use crate::closed::ClosedFut;
 use crate::error::TryRecvError;
 #[cfg(feature = "std")]
 use crate::iter::{Iter, TryIter};
@@ -142,6 +143,24 @@ impl<T, L: Lock> Receiver<T, L> {
     /// Whether the channel is closed.
     pub fn is_closed(&self) -> bool {
         self.shared.core.is_closed()
+    }
+
+    /// A future that resolves once the channel is closed: every `Sender` was dropped, or `close`
+    /// was called on any handle. A message held from `try_send` may still be received after it
+    /// resolved (`recv` returns it before it reports the disconnection). It takes nothing,
+    /// allocates nothing, and dropping it at any point just withdraws it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = rendez::channel::<u32>();
+    /// let watcher = tokio::spawn(async move { rx.closed().await });
+    /// tx.close();
+    /// watcher.await.unwrap(); // resolved: the channel is closed
+    /// # }
+    /// ```
+    pub fn closed(&self) -> ClosedFut<'_, T, L> {
+        ClosedFut::new(&self.shared.core)
     }
 
     /// How many `Sender`s of this channel exist.

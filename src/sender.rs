@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::channel::Shared;
+use crate::closed::ClosedFut;
 use crate::error::TrySendError;
 use crate::lock::{DefaultLock, Lock};
 use crate::owned::SendOwned;
@@ -109,6 +110,34 @@ impl<T, L: Lock> Sender<T, L> {
     /// Whether the channel is closed.
     pub fn is_closed(&self) -> bool {
         self.shared.core.is_closed()
+    }
+
+    /// A future that resolves once the channel is closed: every `Receiver` was dropped, or
+    /// `close` was called on any handle. It is how a producer learns that no one listens any
+    /// more while it has nothing to send (tokio's `Sender::closed`). It takes nothing, allocates
+    /// nothing, and dropping it at any point just withdraws it.
+    ///
+    /// A send learns of the close by itself (it fails with [`SendError`](crate::SendError)), so
+    /// do not race `closed()` against a `send` of the same channel in `tokio::select!`: a receive
+    /// may take the message and then close the channel before the select's next poll, and the
+    /// `closed()` branch then wins over a send that was delivered.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (tx, rx) = rendez::channel::<u32>();
+    /// let producer = tokio::spawn(async move {
+    ///     tokio::select! {
+    ///         () = tx.closed() => "no one listens",
+    ///         _ = std::future::pending::<()>() => unreachable!(),
+    ///     }
+    /// });
+    /// drop(rx);
+    /// assert_eq!(producer.await.unwrap(), "no one listens");
+    /// # }
+    /// ```
+    pub fn closed(&self) -> ClosedFut<'_, T, L> {
+        ClosedFut::new(&self.shared.core)
     }
 
     /// How many `Sender`s of this channel exist.

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::channel_stream::ChannelStream;
+use crate::closed::ClosedFut;
 use crate::error::{TryRecvError, TrySendError};
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
@@ -186,6 +187,21 @@ impl<T, L: Lock> Channel<T, L> {
     /// Whether the channel is closed.
     pub fn is_closed(&self) -> bool {
         self.core.is_closed()
+    }
+
+    /// A future that resolves once the channel is closed by [`close`](Channel::close). It takes
+    /// nothing, allocates nothing, and dropping it at any point just withdraws it.
+    ///
+    /// ```
+    /// static CH: rendez::Channel<u8> = rendez::Channel::new();
+    /// # futures::executor::block_on(async {
+    /// let shutdown = async { CH.close(); };
+    /// futures::join!(CH.closed(), shutdown);
+    /// assert!(CH.is_closed());
+    /// # });
+    /// ```
+    pub fn closed(&self) -> ClosedFut<'_, T, L> {
+        ClosedFut::new(&self.core)
     }
 }
 

@@ -9,7 +9,8 @@
 //! - `registered` is written by the owner, inside the channel's critical sections once the node
 //!   may be shared (an atomic, so that a `Receiver` may withdraw its stream node through `&self`).
 //!   A peer that finishes a *send* clears it instead ([`Waiter::release`]), as its last access:
-//!   the send's owner then reads the outcome without taking the lock. `owner` never changes.
+//!   the send's owner then reads the outcome without taking the lock. `close` does the same for
+//!   the watchers of `closed()` futures. `owner` never changes.
 //! - A peer also clears it when it *prunes* a select's node: it unlinks a node whose select it
 //!   may not complete, resets it to its unstarted state and releases it the same way.
 //!
@@ -62,6 +63,17 @@ pub(crate) enum Receiving<T> {
     SenderFinishedFirst(T),
     /// Unlinked because the channel closed. → `Init`.
     Disconnected,
+}
+
+/// The state of a `closed()` future: a watcher that waits for the channel to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Watching {
+    /// Not waiting. → `WaitingForClose` when it registers; → `Closed` if the channel is closed.
+    Init,
+    /// In the watchers' list. → `Closed` when the channel closes.
+    WaitingForClose,
+    /// The channel closed: unlinked and released by `close` (or found closed). Final.
+    Closed,
 }
 
 /// The links of a node in a [`WaitList`](crate::list::WaitList).
@@ -118,6 +130,8 @@ pub(crate) enum Owner {
 pub(crate) type SendWaiter<T> = Waiter<Sending<T>>;
 /// A waiting receive.
 pub(crate) type RecvWaiter<T> = Waiter<Receiving<T>>;
+/// A `closed()` future's node. It does not depend on the message type.
+pub(crate) type CloseWaiter = Waiter<Watching>;
 
 impl<S> Waiter<S> {
     const_fn_unless_loom! {

@@ -315,6 +315,34 @@ fn close_wakes_a_waiting_send_and_a_waiting_receive() {
     });
 }
 
+#[test]
+fn closed_watcher_is_woken_by_the_last_receiver_dropped_on_another_thread() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let dropper = thread::spawn(move || drop(rx));
+        block_on(tx.closed());
+        assert!(tx.is_closed());
+        dropper.join().unwrap();
+    });
+}
+
+#[test]
+fn closed_watcher_dropped_while_the_channel_closes_leaves_the_others_whole() {
+    model(|| {
+        let (tx, rx) = channel::<u32>();
+        let tx2 = tx.clone();
+        // One watcher registers and is withdrawn while the close runs; another waits for it.
+        let withdrawn = thread::spawn(move || {
+            let mut closed = pin!(tx2.closed());
+            let _ = poll_once(closed.as_mut());
+        });
+        let closer = thread::spawn(move || assert!(rx.close()));
+        block_on(tx.closed());
+        withdrawn.join().unwrap();
+        closer.join().unwrap();
+    });
+}
+
 // === the held try_send message ===
 
 #[test]

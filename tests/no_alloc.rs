@@ -128,6 +128,40 @@ fn async_send_then_recv_allocates_nothing() {
 }
 
 #[test]
+fn closed_watchers_allocate_nothing() {
+    let wakers: Vec<TestWaker> = (0..3).map(|_| TestWaker::new()).collect();
+    let rounds = scaled(50);
+    // The channel is made before counting; registering, re-polling, withdrawing and being woken
+    // by the close allocate nothing.
+    for _ in 0..rounds {
+        let (tx, rx) = rendez::channel::<u64>();
+        let ((), allocs) = count_allocs(|| {
+            let mut a = pin!(tx.closed());
+            let mut b = pin!(rx.closed());
+            assert!(wakers[0].poll(a.as_mut()).is_pending());
+            assert!(wakers[1].poll(b.as_mut()).is_pending());
+            assert!(wakers[2].poll(a.as_mut()).is_pending());
+            {
+                let mut c = pin!(tx.closed());
+                assert!(wakers[0].poll(c.as_mut()).is_pending());
+            }
+            assert!(rx.close());
+            assert_eq!(wakers[2].poll(a.as_mut()), Poll::Ready(()));
+            assert_eq!(wakers[1].poll(b.as_mut()), Poll::Ready(()));
+        });
+        assert_eq!(allocs, 0);
+    }
+    static CH: rendez::Channel<u64> = rendez::Channel::new();
+    let ((), allocs) = count_allocs(|| {
+        let mut a = pin!(CH.closed());
+        assert!(wakers[0].poll(a.as_mut()).is_pending());
+        CH.close();
+        assert_eq!(wakers[0].poll(a.as_mut()), Poll::Ready(()));
+    });
+    assert_eq!(allocs, 0);
+}
+
+#[test]
 fn async_recv_then_send_allocates_nothing() {
     let (tx, rx) = rendez::channel::<u64>();
     let (ws, wr) = (TestWaker::new(), TestWaker::new());

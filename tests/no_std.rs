@@ -170,3 +170,19 @@ fn a_static_channel_is_a_stream() {
     assert!(stream.is_terminated());
     assert_eq!(stream.as_mut().poll_next(&mut cx), Poll::Ready(None));
 }
+
+#[test]
+fn a_task_waiting_on_closed_ends_when_another_closes_the_channel() {
+    static CH: Channel<u8, SpinLock> = Channel::new();
+    let watcher = async {
+        CH.closed().await;
+        CH.is_closed()
+    };
+    let closer = async {
+        assert_eq!(CH.try_send(1), Err(TrySendError::Full(1)));
+        CH.close()
+    };
+    assert_eq!(run_two(watcher, closer), (true, true));
+    // A new watcher of the closed channel resolves on its first poll.
+    let ((), ()) = run_two(CH.closed(), async {});
+}

@@ -175,6 +175,65 @@ fn a_waker_whose_clone_and_drop_use_the_channel_does_not_deadlock_a_receive() {
 }
 
 #[test]
+fn a_waker_whose_clone_and_drop_use_the_channel_does_not_deadlock_a_closed_watcher() {
+    no_deadlock(|| {
+        let (tx, rx) = rendez::channel::<u32>();
+        let (h, waker) = reentrant_waker(&tx, &rx);
+        let mut closed = pin!(tx.closed());
+        assert!(closed
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        // Registered: a new waker replaces the old one, the clone made and the old one dropped
+        // outside the lock.
+        let (h2, other) = reentrant_waker(&tx, &rx);
+        assert!(closed
+            .as_mut()
+            .poll(&mut Context::from_waker(&other))
+            .is_pending());
+        assert!(h.clones.load(Ordering::SeqCst) >= 1 && h2.clones.load(Ordering::SeqCst) >= 1);
+        assert_eq!(
+            h.drops.load(Ordering::SeqCst),
+            h.clones.load(Ordering::SeqCst),
+            "the replaced waker was dropped"
+        );
+        // `close` wakes and drops the waker outside the lock. (The wakers hold handles, so no
+        // drop would close the channel.)
+        assert!(rx.close());
+        assert_eq!(h2.wakes.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            closed.as_mut().poll(&mut Context::from_waker(&other)),
+            Poll::Ready(())
+        );
+    });
+}
+
+#[test]
+fn a_panicking_clone_on_a_closed_watchers_first_poll_leaves_it_unregistered() {
+    let (tx, rx) = rendez::channel::<u32>();
+    let h = hooks(|| {}, || {});
+    h.panic_on_clone.store(true, Ordering::SeqCst);
+    let waker = hooked_waker(&h);
+    let mut closed = Box::pin(tx.closed());
+    let unwound = catch_unwind(AssertUnwindSafe(|| {
+        let _ = closed.as_mut().poll(&mut Context::from_waker(&waker));
+    }));
+    assert!(unwound.is_err());
+    // Nothing was registered: the close has no watcher to wake, and the future works afterwards.
+    h.panic_on_clone.store(false, Ordering::SeqCst);
+    assert!(closed
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    drop(rx);
+    assert_eq!(h.wakes.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        closed.as_mut().poll(&mut Context::from_waker(&waker)),
+        Poll::Ready(())
+    );
+}
+
+#[test]
 fn a_stream_polled_with_a_reentrant_waker_does_not_deadlock() {
     use futures::StreamExt;
     no_deadlock(|| {
