@@ -26,6 +26,21 @@ pin_project! {
     /// it. If it was woken for a message and is dropped before taking it, the next waiting receive
     /// is woken in its place.
     ///
+    /// # A woken receive holds its turn
+    ///
+    /// Receives are served in the order they started waiting (CONTRACT rule 2): when a message is
+    /// offered, the receive that has waited longest is woken, and the message is kept for it
+    /// until that future is polled again or dropped. So a receive future that was woken but is
+    /// neither polled nor dropped (kept in a struct, or in a `select!` branch that is no longer
+    /// polled) holds that message, and every receive behind it, back for as long as it lives.
+    /// One that is leaked (`mem::forget`, a leaked `Box`) holds one offer for ever: from then on
+    /// each send waits until the next one is offered.
+    ///
+    /// Instead, drop a receive future you stop polling: a dropped one passes its turn on (as
+    /// `select!` branches and timeouts do). To receive across the iterations of a `select!` loop,
+    /// poll the [`Receiver`](crate::Receiver) as a `Stream` (`rx.next()`): a stream that is not
+    /// polled reserves nothing. For only what is ready now, use `try_recv`.
+    ///
     /// Like every future it does nothing until it is polled: in async code, `.await` it
     /// (`rx.recv().await.unwrap()`, not `rx.recv().unwrap()`); on a thread outside async code, call
     /// `recv_blocking` instead.

@@ -1011,3 +1011,63 @@ fn rule4_stream_next_in_futures_select_loses_nothing() {
     let got = join(receiver);
     assert_eq!(ledger.check(got, &report), 0);
 }
+
+// === what `RecvFut`'s docs say about a woken receive that is kept or leaked ===
+
+/// A woken receive keeps the message it was woken for until it is polled or dropped: the receive
+/// behind it waits (FIFO, rule 2), and gets the message once the woken one is dropped.
+#[test]
+fn a_woken_receive_kept_unpolled_holds_the_next_one_back_until_it_is_dropped() {
+    let (tx, rx) = rendez::channel::<u32>();
+    let (wa, wb, ws) = (TestWaker::new(), TestWaker::new(), TestWaker::new());
+    let mut a = Box::pin(rx.recv());
+    let mut b = pin!(rx.recv());
+    assert!(wa.poll(a.as_mut()).is_pending());
+    assert!(wb.poll(b.as_mut()).is_pending());
+    let mut send = pin!(tx.send(1));
+    assert!(ws.poll(send.as_mut()).is_pending());
+    assert!(
+        wa.is_woken() && !wb.is_woken(),
+        "the oldest receive is woken"
+    );
+    // `a` is kept but not polled: `b` is not woken and finds nothing.
+    assert!(wb.poll(b.as_mut()).is_pending());
+    drop(a);
+    assert!(wb.is_woken(), "the dropped receive passed its turn on");
+    assert_eq!(wb.poll(b.as_mut()), Poll::Ready(Ok(1)));
+    assert_eq!(ws.poll(send.as_mut()), Poll::Ready(Ok(())));
+}
+
+/// A leaked woken receive holds one offer for ever: the channel runs one message behind (each
+/// send waits until the next one is offered). Memory safe: the node is never freed.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "leaks a future on purpose, and Miri fails a test that leaks"
+)]
+fn a_leaked_woken_receive_keeps_one_offer_for_ever() {
+    let (tx, rx) = rendez::channel::<u32>();
+    let (wa, wb) = (TestWaker::new(), TestWaker::new());
+    let mut leaked = Box::pin(rx.recv());
+    assert!(wa.poll(leaked.as_mut()).is_pending());
+    std::mem::forget(leaked);
+    let ws: Vec<TestWaker> = (0..3).map(|_| TestWaker::new()).collect();
+    let mut sends: Vec<_> = (0..3).map(|i| Box::pin(tx.send(i))).collect();
+    assert!(ws[0].poll(sends[0].as_mut()).is_pending());
+    assert!(wa.is_woken(), "the leaked receive was woken for message 0");
+    let mut b = pin!(rx.recv());
+    assert!(
+        wb.poll(b.as_mut()).is_pending(),
+        "message 0 is kept for the leaked receive"
+    );
+    assert!(ws[1].poll(sends[1].as_mut()).is_pending());
+    assert!(wb.is_woken());
+    // The second offer wakes `b`, which takes the oldest message; message 1 now waits in turn.
+    assert_eq!(wb.poll(b.as_mut()), Poll::Ready(Ok(0)));
+    assert_eq!(ws[0].poll(sends[0].as_mut()), Poll::Ready(Ok(())));
+    let mut c = pin!(rx.recv());
+    assert!(wb.poll(c.as_mut()).is_pending(), "message 1 is one behind");
+    assert_eq!(rx.try_recv(), Ok(1), "try_recv does not wait for turns");
+    assert_eq!(ws[1].poll(sends[1].as_mut()), Poll::Ready(Ok(())));
+    drop(sends);
+}
