@@ -172,6 +172,8 @@ mod static_channel;
 mod sync;
 mod waiter;
 mod wake;
+#[cfg(feature = "std")]
+pub mod wait;
 
 // The counted handles (`alloc`) and the blocking calls (`std`).
 #[cfg(feature = "std")]
