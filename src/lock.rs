@@ -30,12 +30,12 @@ use crate::sync::{const_fn_unless_loom, AtomicBool, CellMut, Ordering, UnsafeCel
 /// The channel builds its `Sync` guarantee on this promise.
 pub unsafe trait Lock {
     /// An unlocked lock. A constant so that a channel can be built in a `const fn`.
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self;
 
     /// An unlocked lock (loom's primitives cannot be built in a constant).
-    #[cfg(loom)]
+    #[cfg(rendez_loom)]
     fn new() -> Self;
 
     /// Runs `f` while holding the lock, and releases it afterwards, also when `f` panics.
@@ -80,13 +80,13 @@ impl Drop for SpinGuard<'_> {
 // and the guard stores `false` with Release when the closure returns or unwinds, so closures are
 // mutually exclusive and each sees the writes of the previous one.
 unsafe impl Lock for SpinLock {
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = SpinLock {
         locked: AtomicBool::new(false),
     };
 
-    #[cfg(loom)]
+    #[cfg(rendez_loom)]
     fn new() -> Self {
         SpinLock {
             locked: AtomicBool::new(false),
@@ -123,13 +123,13 @@ pub struct StdLock {
 // held for the whole closure and dropped (unlocking) when it returns or unwinds.
 #[cfg(feature = "std")]
 unsafe impl Lock for StdLock {
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = StdLock {
         mutex: crate::sync::StdMutex::new(()),
     };
 
-    #[cfg(loom)]
+    #[cfg(rendez_loom)]
     fn new() -> Self {
         StdLock {
             mutex: crate::sync::StdMutex::new(()),
@@ -169,11 +169,11 @@ pub struct CriticalSectionLock {
 // allowed, but the channel never nests its own lock.
 #[cfg(feature = "critical-section")]
 unsafe impl Lock for CriticalSectionLock {
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = CriticalSectionLock { _private: () };
 
-    #[cfg(loom)]
+    #[cfg(rendez_loom)]
     fn new() -> Self {
         CriticalSectionLock { _private: () }
     }
@@ -198,9 +198,9 @@ impl<L: Lock, T> Mutex<L, T> {
         /// A mutex holding `data`, unlocked.
         pub(crate) fn new(data: T) -> Self {
             Mutex {
-                #[cfg(not(loom))]
+                #[cfg(not(rendez_loom))]
                 lock: L::INIT,
-                #[cfg(loom)]
+                #[cfg(rendez_loom)]
                 lock: L::new(),
                 data: UnsafeCell::new(data),
             }

@@ -26,9 +26,9 @@
 //! The CPU count is read again each time a thread makes its parker (at its first blocking call):
 //! a process may be moved to other CPUs while it runs.
 
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 use std::cell::Cell;
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -37,42 +37,42 @@ use std::time::Instant;
 
 use crate::wait::{wait_policy, WaitPolicy};
 
-#[cfg(loom)]
+#[cfg(rendez_loom)]
 use loom::thread::{self, Thread};
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 use std::thread::{self, Thread};
 
 /// The most `spin_loop` calls one wait spins for (about 35 µs on the machine the README's figures
 /// come from): enough to cover a partner that is itself just being woken from a park.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 const MAX_SPINS: u32 = 1 << 12;
 /// Spins any waiting thread may do without a spinning place.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 const FREE_SPINS: u32 = 1 << 6;
 /// The longest run of spins between two looks at the wake-up flag.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 const SPINS_PER_LOOK: u32 = 1 << 6;
 /// A thread whose budget is below `MAX_SPINS` spins the full budget once every `PROBE_EVERY`
 /// waits at first; each probe that fails doubles the interval, up to `PROBE_EVERY_MAX`, and one
 /// that succeeds restores the full budget (and the first interval).
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 const PROBE_EVERY: u32 = 16;
 /// See [`PROBE_EVERY`].
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 const PROBE_EVERY_MAX: u32 = 1 << 10;
 /// `yield_now` calls before parking, on one CPU.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 const YIELDS_ON_ONE_CPU: u32 = 2;
 
 /// Threads spinning right now, in every channel of the process.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 static SPINNING: AtomicUsize = AtomicUsize::new(0);
 /// CPUs this process may run on, as last read; 0 before the first read.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 static CPUS: AtomicUsize = AtomicUsize::new(0);
 
 /// What one thread learned from its waits.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 struct Learned {
     /// How many `spin_loop` calls its next wait may spin for.
     spins: Cell<u32>,
@@ -82,12 +82,12 @@ struct Learned {
     probe_every: Cell<u32>,
 }
 
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 std::thread_local! {
     static LEARNED: Learned = const { Learned::new() };
 }
 
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 impl Learned {
     /// A thread that has not waited yet: full budget.
     const fn new() -> Self {
@@ -139,7 +139,7 @@ impl Learned {
 }
 
 /// The CPUs this process may run on, as read when the latest thread made its parker.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 fn cpus() -> usize {
     match CPUS.load(Ordering::Relaxed) {
         0 => refresh_cpus(),
@@ -150,7 +150,7 @@ fn cpus() -> usize {
 /// Reads the CPU count again (system calls, and on Linux a look at the cgroup's quota, which
 /// allocates: so it is read where a thread makes its parker, which allocates anyway, and not per
 /// wait).
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 fn refresh_cpus() -> usize {
     let n = thread::available_parallelism().map_or(1, usize::from);
     CPUS.store(n, Ordering::Relaxed);
@@ -158,10 +158,10 @@ fn refresh_cpus() -> usize {
 }
 
 /// A place among the threads allowed to spin at once; given back on drop.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 struct SpinSlot;
 
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 impl SpinSlot {
     /// A place, if fewer than `max` threads spin now.
     fn take(max: usize) -> Option<SpinSlot> {
@@ -179,7 +179,7 @@ impl SpinSlot {
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 impl Drop for SpinSlot {
     fn drop(&mut self) {
         SPINNING.fetch_sub(1, Ordering::Relaxed);
@@ -215,7 +215,7 @@ pub(crate) struct Parker {
 impl Parker {
     /// A parker for a thread with no cached one.
     fn new() -> Self {
-        #[cfg(not(loom))]
+        #[cfg(not(rendez_loom))]
         refresh_cpus();
         Parker {
             unparker: Arc::new(Unparker {
@@ -227,7 +227,7 @@ impl Parker {
 
     /// The current thread's parker: made once per thread, so blocking calls allocate nothing per
     /// message; only a call made while the thread's locals are being destroyed allocates one.
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     pub(crate) fn current() -> Self {
         std::thread_local! {
             static UNPARKER: Arc<Unparker> = Parker::new().unparker;
@@ -240,7 +240,7 @@ impl Parker {
     }
 
     /// The current thread's parker. loom runs its threads on one OS thread: nothing is cached.
-    #[cfg(loom)]
+    #[cfg(rendez_loom)]
     pub(crate) fn current() -> Self {
         Parker::new()
     }
@@ -257,7 +257,7 @@ impl Parker {
     }
 
     /// Whether a wake-up came since [`Parker::prepare`].
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     fn woken(&self) -> bool {
         self.unparker.woken.load(Ordering::Acquire)
     }
@@ -277,7 +277,7 @@ impl Parker {
     /// Spins (or on one CPU, yields) for as long as this thread's budget and the free spinning
     /// places allow, watching for a wake-up, and learns from how it went. Returns whether a
     /// wake-up came.
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     fn wait_briefly(&self) -> bool {
         LEARNED
             .try_with(|learned| self.spin_and_learn(learned))
@@ -285,7 +285,7 @@ impl Parker {
     }
 
     /// [`Parker::wait_briefly`] with this thread's `learned` state.
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     fn spin_and_learn(&self, learned: &Learned) -> bool {
         let cpus = cpus();
         if cpus == 1 {
@@ -305,7 +305,7 @@ impl Parker {
 
     /// Spins for up to `budget` spins, the part past `FREE_SPINS` only with one of `places`
     /// spinning places, looking at the wake-up flag every few spins.
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     fn spin(&self, budget: u32, places: usize) -> Spun {
         let mut spun = 0;
         let mut run = 1;
@@ -331,14 +331,14 @@ impl Parker {
     }
 
     /// Under loom, waiting is parking: spinning would only multiply the interleavings.
-    #[cfg(loom)]
+    #[cfg(rendez_loom)]
     fn wait_briefly(&self) -> bool {
         false
     }
 }
 
 /// How a spin ended.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 enum Spun {
     /// The wake-up came, after this many spins.
     Woken(u32),
@@ -350,7 +350,7 @@ enum Spun {
 
 /// Parks this thread until it is unparked (or spuriously) or `deadline` passes. Returns `false`
 /// if the deadline had passed before parking.
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 fn park_until(deadline: Option<Instant>) -> bool {
     match deadline {
         None => thread::park(),
@@ -367,7 +367,7 @@ fn park_until(deadline: Option<Instant>) -> bool {
 
 /// loom has no clock: a timed wait times out the first time it would park, so that models
 /// explore the race between a timeout's withdrawal and a peer's handoff.
-#[cfg(loom)]
+#[cfg(rendez_loom)]
 fn park_until(deadline: Option<Instant>) -> bool {
     if deadline.is_some() {
         return false;
@@ -376,7 +376,7 @@ fn park_until(deadline: Option<Instant>) -> bool {
     true
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(rendez_loom)))]
 mod tests {
     use super::*;
 

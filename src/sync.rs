@@ -1,36 +1,36 @@
 //! Every synchronization primitive the channel uses, in one place, so that a build with
-//! `RUSTFLAGS="--cfg loom"` swaps in loom's model-checked versions (see `tests/loom.rs`).
+//! `RUSTFLAGS="--cfg rendez_loom"` swaps in loom's model-checked versions (see `tests/loom.rs`).
 //!
 //! Under loom the primitives cannot be built in a `const` context, so the constructors that are
 //! `const fn` in normal builds are declared with [`const_fn_unless_loom!`].
 
-#[cfg(loom)]
+#[cfg(rendez_loom)]
 pub(crate) use loom::hint::spin_loop;
-#[cfg(loom)]
+#[cfg(rendez_loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 pub(crate) use core::hint::spin_loop;
-#[cfg(not(loom))]
+#[cfg(not(rendez_loom))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 // The counted handles' allocation.
-#[cfg(all(feature = "alloc", not(loom)))]
+#[cfg(all(feature = "alloc", not(rendez_loom)))]
 pub(crate) use alloc::sync::Arc;
-#[cfg(all(feature = "alloc", loom))]
+#[cfg(all(feature = "alloc", rendez_loom))]
 pub(crate) use loom::sync::Arc;
 
-#[cfg(all(feature = "std", loom))]
+#[cfg(all(feature = "std", rendez_loom))]
 pub(crate) use loom::sync::Mutex as StdMutex;
-#[cfg(all(feature = "std", not(loom)))]
+#[cfg(all(feature = "std", not(rendez_loom)))]
 pub(crate) use std::sync::Mutex as StdMutex;
 
 /// Declares a `const fn` in normal builds and a plain `fn` under loom.
 macro_rules! const_fn_unless_loom {
     ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
-        #[cfg(not(loom))]
+        #[cfg(not(rendez_loom))]
         $(#[$attr])* $vis const fn $($rest)*
-        #[cfg(loom)]
+        #[cfg(rendez_loom)]
         $(#[$attr])* $vis fn $($rest)*
     };
 }
@@ -39,9 +39,9 @@ pub(crate) use const_fn_unless_loom;
 /// An `UnsafeCell` whose accesses loom checks: under loom, two accesses that are not ordered by
 /// the lock or an atomic (a data race) fail the model.
 pub(crate) struct UnsafeCell<T> {
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     inner: core::cell::UnsafeCell<T>,
-    #[cfg(loom)]
+    #[cfg(rendez_loom)]
     inner: loom::cell::UnsafeCell<T>,
 }
 
@@ -50,9 +50,9 @@ impl<T> UnsafeCell<T> {
         /// A cell holding `value`.
         pub(crate) fn new(value: T) -> Self {
             UnsafeCell {
-                #[cfg(not(loom))]
+                #[cfg(not(rendez_loom))]
                 inner: core::cell::UnsafeCell::new(value),
-                #[cfg(loom)]
+                #[cfg(rendez_loom)]
                 inner: loom::cell::UnsafeCell::new(value),
             }
         }
@@ -66,10 +66,10 @@ impl<T> UnsafeCell<T> {
     /// that guards them, or otherwise owns them exclusively).
     pub(crate) unsafe fn borrow_mut(&self) -> CellMut<'_, T> {
         CellMut {
-            #[cfg(not(loom))]
+            #[cfg(not(rendez_loom))]
             // SAFETY: exclusivity is the caller's obligation, stated above.
             value: unsafe { &mut *self.inner.get() },
-            #[cfg(loom)]
+            #[cfg(rendez_loom)]
             ptr: self.inner.get_mut(),
             _cell: core::marker::PhantomData,
         }
@@ -78,9 +78,9 @@ impl<T> UnsafeCell<T> {
 
 /// Exclusive access to the contents of an [`UnsafeCell`]; see [`UnsafeCell::borrow_mut`].
 pub(crate) struct CellMut<'a, T> {
-    #[cfg(not(loom))]
+    #[cfg(not(rendez_loom))]
     value: &'a mut T,
-    #[cfg(loom)]
+    #[cfg(rendez_loom)]
     ptr: loom::cell::MutPtr<T>,
     _cell: core::marker::PhantomData<&'a UnsafeCell<T>>,
 }
@@ -89,9 +89,9 @@ impl<T> core::ops::Deref for CellMut<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        #[cfg(not(loom))]
+        #[cfg(not(rendez_loom))]
         return self.value;
-        #[cfg(loom)]
+        #[cfg(rendez_loom)]
         // SAFETY: `borrow_mut`'s caller promised exclusive access while this guard lives.
         return unsafe { self.ptr.deref() };
     }
@@ -106,9 +106,9 @@ impl<T> Drop for CellMut<'_, T> {
 
 impl<T> core::ops::DerefMut for CellMut<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        #[cfg(not(loom))]
+        #[cfg(not(rendez_loom))]
         return self.value;
-        #[cfg(loom)]
+        #[cfg(rendez_loom)]
         // SAFETY: as for `deref`.
         return unsafe { self.ptr.deref() };
     }

@@ -1,13 +1,13 @@
 //! loom models of the exchange: every interleaving of a few parties, up to a preemption bound.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom` (`.ci/run` does). The bound
+//! Run with `RUSTFLAGS="--cfg rendez_loom" cargo test --release --test loom` (`.ci/run` does). The bound
 //! defaults to 3 and can be changed with `LOOM_MAX_PREEMPTIONS`.
 //!
 //! Each model asserts exactly-once delivery (a message is received once, or comes back in an
 //! error, or is dropped with a cancelled send: counted by [`Msg`]'s `Drop`) and that no waiter is
 //! left unwoken: every party that waits does so in `loom::future::block_on` or a blocking call,
 //! and loom fails a model in which every thread is parked for good.
-#![cfg(loom)]
+#![cfg(rendez_loom)]
 
 use std::future::Future;
 use std::pin::{pin, Pin};

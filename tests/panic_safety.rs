@@ -3,7 +3,7 @@
 //!
 //! The panic itself propagates out of the call that ran the user code (a poll, `try_send`,
 //! `close`, a drop); these tests catch it and then check that every other party still completes.
-#![cfg(all(feature = "std", not(loom)))]
+#![cfg(all(feature = "std", not(rendez_loom)))]
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! `Sink` for `Sender` (feature `sink`): `cargo test --features sink --test sink`.
-#![cfg(all(feature = "sink", not(loom)))]
+#![cfg(all(feature = "sink", not(rendez_loom)))]
 
 mod common;
 

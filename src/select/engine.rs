@@ -277,7 +277,7 @@ pub fn try_select<A: Arms + ?Sized>(arms: &mut A, biased: bool) -> Option<usize>
 /// stores only, so it needs no compare-and-swap.
 fn random_below(n: usize) -> usize {
     // loom replays each interleaving and needs every run of a model to make the same choices.
-    if cfg!(loom) {
+    if cfg!(rendez_loom) {
         return 0;
     }
     use core::sync::atomic::{AtomicU32, Ordering};
