@@ -170,10 +170,10 @@ mod select;
 mod send;
 mod static_channel;
 mod sync;
-mod waiter;
-mod wake;
 #[cfg(feature = "std")]
 pub mod wait;
+mod waiter;
+mod wake;
 
 // The counted handles (`alloc`) and the blocking calls (`std`).
 #[cfg(feature = "std")]
