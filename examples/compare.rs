@@ -1,15 +1,25 @@
-//! `rendez` against its peers in one table: messages per second for each scenario and peer.
+//! `rendez` against its peers in one table: messages per second for each scenario and peer, with
+//! the spread over rounds and the CPU time per message.
 //!
 //! ```sh
-//! cargo run --release --example compare                      # under a minute
-//! COMPARE_QUICK=1 cargo run --release --example compare      # a few seconds, rougher
-//! cargo run --release --example compare -- blocking pingpong # only rows whose name has a word
+//! cargo run --release --example compare                       # every row, a few minutes
+//! COMPARE_QUICK=1 cargo run --release --example compare       # a few seconds, rougher
+//! cargo run --release --example compare -- blocking pingpong  # only rows whose name has a word
+//! cargo run --release --example compare -- --load busy        # the blocking rows under a load
+//! cargo run --release --example compare -- --load all         # ... under quiet, busy, bursty, pinned
+//! .ci/instructions                                            # instructions per message (callgrind)
 //! ```
 //!
 //! The scenarios and peers are those of the criterion benchmarks (`benches/channels.rs`, which
 //! has the plots and confidence intervals); both use `benches/peers/mod.rs`. Here each peer is run
 //! a few rounds, the peers of a row taking turns round by round so that a burst of noise on this
-//! machine hits them all alike, and each cell is the median round.
+//! machine hits them all alike; each cell is the median round, with the slowest and fastest.
+//!
+//! `--load L` measures the blocking rows (threads: SPSC, 4x4 MPMC, ping-pong, thread to task and
+//! Go's multi-consumer shape) under load `L`, started and stopped by this program
+//! (`benches/peers/load.rs`): `quiet`, `busy` (a busy-looping process per CPU), `bursty` (a
+//! process that works a few ms on every CPU, then sleeps a few ms), `pinned` (this process on
+//! CPU 0 only, as `taskset -c 0`), or `all` of them in turn.
 //!
 //! A debug build runs the quick sizes: its figures say nothing about speed.
 
@@ -17,6 +27,8 @@ use std::time::Duration;
 
 #[path = "../benches/peers/mod.rs"]
 mod peers;
+
+use peers::load::{self, Load};
 
 /// What one invocation runs.
 struct Config {
@@ -26,21 +38,37 @@ struct Config {
     rounds: usize,
     /// Run only the rows whose scenario id contains one of these (all rows if empty).
     filters: Vec<String>,
+    /// The loads to measure the blocking rows under; empty: every row, no load started.
+    loads: Vec<Load>,
 }
 
 impl Config {
-    /// Reads `COMPARE_QUICK` / `--quick` and the row filters from the environment.
+    /// Reads `COMPARE_QUICK` / `--quick`, `--load` and the row filters from the command line.
     fn from_env() -> Config {
         let mut quick =
             std::env::var_os("COMPARE_QUICK").is_some_and(|v| v != "0") || cfg!(debug_assertions);
         let mut filters = Vec::new();
-        for arg in std::env::args().skip(1) {
+        let mut loads = Vec::new();
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
             if arg == "--quick" {
                 quick = true;
+            } else if arg == "--load" {
+                let name = args.next().unwrap_or_default();
+                if name == "all" {
+                    loads.extend(Load::ALL);
+                } else {
+                    loads.push(Load::parse(&name).unwrap_or_else(|| {
+                        eprintln!("--load {name:?}: expected quiet, busy, bursty, pinned or all");
+                        std::process::exit(2)
+                    }));
+                }
             } else {
                 filters.push(arg);
             }
         }
+        // Pinning cannot be undone for the threads it reaches: it goes last.
+        loads.sort_by_key(|l| *l == Load::Pinned);
         let (sizes, rounds) = if quick {
             let sizes = peers::Sizes {
                 stream: 1_000,
@@ -54,117 +82,253 @@ impl Config {
             sizes,
             rounds,
             filters,
+            loads,
         }
+    }
+
+    /// Whether the row `scenario` is to be measured (under a load: only the blocking rows).
+    fn wants(&self, scenario: &peers::Scenario) -> bool {
+        let under_load = !self.loads.is_empty();
+        let blocking = scenario.msg == "usize"
+            && [
+                "blocking_spsc",
+                "blocking_mpmc",
+                "pingpong_blocking",
+                "mixed",
+                "multiconsumer",
+            ]
+            .iter()
+            .any(|word| scenario.id.contains(word));
+        (!under_load || blocking)
+            && (self.filters.is_empty() || self.filters.iter().any(|f| scenario.id.contains(f)))
     }
 }
 
-/// The median of `values` (which it sorts).
-fn median(values: &mut [f64]) -> f64 {
+/// The smallest, the median and the largest of `values` (which it sorts).
+fn spread(values: &mut [f64]) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    (
+        values[0],
+        values[values.len() / 2],
+        values[values.len() - 1],
+    )
 }
 
 /// A rate as a short cell: `3.41M`, `812k`.
 fn rate(per_sec: f64) -> String {
     if per_sec >= 1e6 {
         format!("{:.2}M", per_sec / 1e6)
-    } else {
+    } else if per_sec >= 1e3 {
         format!("{:.0}k", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.0}")
     }
 }
 
-/// One measured row: the median rate of each peer that took part.
+/// One peer's figures in one row.
+struct Cell {
+    peer: &'static str,
+    /// Not a buffered reference.
+    zero_capacity: bool,
+    /// Messages (or round trips) per second: slowest, median and fastest round.
+    min: f64,
+    median: f64,
+    max: f64,
+    /// CPU time (user + system, every thread of this process) per message, median round, in µs.
+    cpu_us: f64,
+}
+
+/// One measured row.
 struct Row {
     /// The scenario id.
     id: &'static str,
     /// The message type.
     msg: &'static str,
-    /// `(peer, zero-capacity?, messages per second)`.
-    rates: Vec<(&'static str, bool, f64)>,
+    cells: Vec<Cell>,
 }
 
-/// Runs every case of `scenario` `rounds` times, peers taking turns, and keeps the medians.
+/// The peer that is a lower-bound reference, not a competitor: left out of the "best peer".
+const REFERENCE: &str = "strict-ref";
+
+impl Row {
+    fn of(&self, peer: &str) -> Option<&Cell> {
+        self.cells.iter().find(|c| c.peer == peer)
+    }
+
+    /// The fastest zero-capacity competitor by median (not rendez, not the reference).
+    fn best_peer(&self) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .filter(|c| c.zero_capacity && c.peer != "rendez" && c.peer != REFERENCE)
+            .max_by(|a, b| a.median.total_cmp(&b.median))
+    }
+
+    /// The least CPU per message among the zero-capacity competitors.
+    fn thriftiest_peer(&self) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .filter(|c| c.zero_capacity && c.peer != "rendez" && c.peer != REFERENCE)
+            .min_by(|a, b| a.cpu_us.total_cmp(&b.cpu_us))
+    }
+}
+
+/// Runs every case of `scenario` `rounds` times, peers taking turns, and keeps the spreads.
 fn measure(scenario: &peers::Scenario, rounds: usize) -> Row {
     let cases = &scenario.cases;
     for case in cases {
         (case.run)(); // warm-up: first-touch allocations, runtime threads, caches
     }
-    let mut samples = vec![Vec::with_capacity(rounds); cases.len()];
+    let mut rates = vec![Vec::with_capacity(rounds); cases.len()];
+    let mut cpus = vec![Vec::with_capacity(rounds); cases.len()];
     for round in 0..rounds {
         // Start each round at a different peer, so no peer always runs right after another.
         for k in 0..cases.len() {
             let i = (k + round) % cases.len();
+            let cpu_before = load::cpu_time();
             let elapsed: Duration = (cases[i].run)();
-            samples[i].push(scenario.elements as f64 / elapsed.as_secs_f64());
+            let cpu = load::cpu_time().saturating_sub(cpu_before);
+            rates[i].push(scenario.elements as f64 / elapsed.as_secs_f64());
+            cpus[i].push(cpu.as_secs_f64() * 1e6 / scenario.elements as f64);
         }
     }
-    let rates = cases
+    let cells = cases
         .iter()
-        .zip(&mut samples)
-        .map(|(case, samples)| (case.peer, case.zero_capacity, median(samples)))
+        .zip(rates.iter_mut().zip(&mut cpus))
+        .map(|(case, (rates, cpus))| {
+            let (min, median, max) = spread(rates);
+            Cell {
+                peer: case.peer,
+                zero_capacity: case.zero_capacity,
+                min,
+                median,
+                max,
+                cpu_us: spread(cpus).1,
+            }
+        })
         .collect();
     Row {
         id: scenario.id,
         msg: scenario.msg,
-        rates,
+        cells,
     }
 }
 
-/// Prints the table: one row per scenario, one column per peer, then the two ratios.
-fn print_table(rows: &[Row]) {
-    // Columns: zero-capacity peers first, then the buffered references, each in first-seen order.
+/// The columns of `rows`: zero-capacity peers first, then the buffered references, each in
+/// first-seen order.
+fn columns(rows: &[Row]) -> Vec<(&'static str, bool)> {
     let mut columns: Vec<(&str, bool)> = Vec::new();
-    for (peer, zero, _) in rows.iter().flat_map(|r| &r.rates) {
-        if !columns.iter().any(|(p, _)| p == peer) {
-            columns.push((peer, *zero));
+    for cell in rows.iter().flat_map(|r| &r.cells) {
+        if !columns.iter().any(|(p, _)| *p == cell.peer) {
+            columns.push((cell.peer, cell.zero_capacity));
         }
     }
     columns.sort_by_key(|&(_, zero)| !zero);
+    columns
+}
 
+/// An extra column of a table: its title, and its value for a row.
+type Column<'a> = (&'a str, &'a dyn Fn(&Row) -> String);
+
+/// Prints one table: a row per scenario, a column per peer holding `cell(..)`, then `extra`
+/// columns (title, value) computed from the row.
+fn print_table(rows: &[Row], cell: impl Fn(&Cell) -> String, extra: &[Column<'_>]) {
+    let columns = columns(rows);
     let id_width = rows.iter().map(|r| r.id.len()).max().unwrap_or(8).max(8);
     let msg_width = rows.iter().map(|r| r.msg.len()).max().unwrap_or(3).max(3);
-    let width = |name: &str| name.len().max(7);
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|(peer, _)| row.of(peer).map_or_else(|| "-".to_string(), &cell))
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (peer, _))| {
+            cells
+                .iter()
+                .map(|r| r[i].len())
+                .chain([peer.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut line = format!("{:<id_width$}  {:<msg_width$}", "scenario", "msg");
-    for (peer, _) in &columns {
-        line += &format!("  {:>w$}", peer, w = width(peer));
+    for ((peer, _), w) in columns.iter().zip(&widths) {
+        line += &format!("  {peer:>w$}");
     }
-    line += "  rendez/best-zero-cap  rendez/flume";
+    for (title, _) in extra {
+        line += &format!("  {title:>20}");
+    }
     println!("{line}");
     println!("{}", "-".repeat(line.len()));
-
-    for row in rows {
+    for (row, cells) in rows.iter().zip(&cells) {
         let mut line = format!("{:<id_width$}  {:<msg_width$}", row.id, row.msg);
-        let of = |peer: &str| row.rates.iter().find(|r| r.0 == peer).map(|r| r.2);
-        for (peer, _) in &columns {
-            let cell = of(peer).map_or_else(|| "-".to_string(), rate);
-            line += &format!("  {:>w$}", cell, w = width(peer));
+        for (cell, w) in cells.iter().zip(&widths) {
+            line += &format!("  {cell:>w$}");
         }
-        let best_zero = row
-            .rates
-            .iter()
-            .filter(|r| r.1 && r.0 != "rendez")
-            .max_by(|a, b| a.2.total_cmp(&b.2));
-        let vs_best = match (of("rendez"), best_zero) {
-            (Some(ours), Some(best)) => format!("{:.2} ({})", ours / best.2, best.0),
-            _ => "-".to_string(),
-        };
-        let vs_flume = match (of("rendez"), of("flume")) {
-            (Some(ours), Some(flume)) => format!("{:.2}", ours / flume),
-            _ => "-".to_string(),
-        };
-        line += &format!("  {vs_best:>20}  {vs_flume:>12}");
+        for (_, value) in extra {
+            line += &format!("  {:>20}", value(row));
+        }
         println!("{line}");
     }
 }
 
-fn main() {
-    let config = Config::from_env();
+/// The rate table (median, slowest and fastest round) and the CPU table of `rows`.
+fn print_tables(rows: &[Row], rounds: usize) {
+    println!("Messages (round trips) per second: median of {rounds} rounds (slowest-fastest):");
+    println!();
+    let vs_best = |row: &Row| match (row.of("rendez"), row.best_peer()) {
+        (Some(ours), Some(best)) => format!("{:.2} ({})", ours.median / best.median, best.peer),
+        _ => "-".to_string(),
+    };
+    let worst_over_median = |row: &Row| match row.of("rendez") {
+        Some(ours) => format!("{:.2}", ours.min / ours.median),
+        None => "-".to_string(),
+    };
+    let vs_reference = |row: &Row| match (row.of("rendez"), row.of(REFERENCE)) {
+        (Some(ours), Some(reference)) => format!("{:.2}", ours.median / reference.median),
+        _ => "-".to_string(),
+    };
+    let with_reference = rows.iter().any(|r| r.of(REFERENCE).is_some());
+    let mut extra: Vec<Column<'_>> = vec![
+        ("rendez/best-peer", &vs_best),
+        ("rendez worst/median", &worst_over_median),
+    ];
+    if with_reference {
+        extra.push(("rendez/strict-ref", &vs_reference));
+    }
+    print_table(
+        rows,
+        |c| format!("{} ({}-{})", rate(c.median), rate(c.min), rate(c.max)),
+        &extra,
+    );
+    println!();
+    println!("CPU time per message (round trip), µs, user + system of every thread, median round:");
+    println!();
+    let cpu_vs_thriftiest = |row: &Row| match (row.of("rendez"), row.thriftiest_peer()) {
+        (Some(ours), Some(best)) => format!("{:.2} ({})", ours.cpu_us / best.cpu_us, best.peer),
+        _ => "-".to_string(),
+    };
+    print_table(
+        rows,
+        |c| format!("{:.2}", c.cpu_us),
+        &[("rendez/least-peer", &cpu_vs_thriftiest)],
+    );
+}
+
+/// Measures every row `config` wants, under whatever load is running, and prints the tables.
+fn run(config: &Config, title: &str) {
+    // Built after the load started: a pinned load must reach the runtimes' worker threads.
     let scenarios: Vec<_> = peers::scenarios(config.sizes)
         .into_iter()
-        .filter(|s| config.filters.is_empty() || config.filters.iter().any(|f| s.id.contains(f)))
+        .filter(|s| config.wants(s))
         .collect();
     println!(
-        "{} rows, {} rounds each; {} messages per run ({} round trips in ping-pong rows){}",
+        "{title}: {} rows, {} rounds each; {} messages per run ({} round trips in ping-pong rows){}",
         scenarios.len(),
         config.rounds,
         config.sizes.stream,
@@ -186,14 +350,58 @@ fn main() {
         .collect();
     eprintln!(" {:.1} s", start.elapsed().as_secs_f64());
     println!();
-    println!("Messages per second, median of {} rounds:", config.rounds);
+    print_tables(&rows, config.rounds);
     println!();
-    print_table(&rows);
+}
+
+/// `--once ROW MSG PEER N`: runs that one case once with `N` messages (or round trips) and prints
+/// nothing, for instruction counts: `.ci/instructions` runs it under callgrind with two `N` and
+/// takes the difference, so start-up costs cancel.
+fn run_once(args: &[String]) {
+    let [row, msg, peer, n] = args else {
+        eprintln!("usage: compare --once ROW MSG PEER N (e.g. async_spsc_ct usize rendez 10000)");
+        std::process::exit(2)
+    };
+    let n: usize = n.parse().expect("N: a number of messages");
+    let sizes = peers::Sizes {
+        stream: n,
+        round_trips: n,
+    };
+    let scenario = peers::scenarios(sizes)
+        .into_iter()
+        .find(|s| s.id == row && s.msg == msg)
+        .unwrap_or_else(|| panic!("no row {row} with messages {msg}"));
+    let case = scenario
+        .cases
+        .iter()
+        .find(|c| c.peer == peer)
+        .unwrap_or_else(|| panic!("{peer} takes no part in {row}"));
+    (case.run)();
+}
+
+fn main() {
+    load::burn_if_asked();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--once") {
+        return run_once(&args[1..]);
+    }
+    let config = Config::from_env();
+    println!("{} CPUs; peers take turns round by round\n", load::cpus());
+    if config.loads.is_empty() {
+        run(&config, "every row, no load started");
+    } else {
+        for &l in &config.loads {
+            let _burner = l.start();
+            run(&config, &format!("load {}", l.name()));
+        }
+    }
     println!(
         "
 Rows: async_* = tokio tasks, _mt on a multi-thread runtime (2 workers), _ct on a current-thread
 one; blocking_* = threads; mpmc4x4 = 4 senders and 4 receivers on one channel (std and tokio mpsc
-have one receiver, so they sit those rows out); mixed = a thread sends with the blocking call, a
+have one receiver, so they sit those rows out), mpsc4x1 = 4 senders, one receiver;
+multiconsumer_fN = Go's TestMultiConsumer shape, a producer thread, N threads forwarding from one
+channel to another, the main thread draining it; mixed = a thread sends with the blocking call, a
 task on a current-thread runtime receives with the async one; pingpong = a request and its echo
 over two channels, counted in round trips per second (latency = 1 / rate); select_blocking_recv2
 = a thread selects over two receivers fed by two sender threads, select_blocking_send2 = a thread
@@ -206,6 +414,8 @@ load: rerun, or use the criterion benchmarks, before trusting a small gap.
 
 Semantics differ, and with them the work a send must wait for:
 - rendez: an async send completes only after a receive has taken the message (strict rule).
+- strict-ref: the least work a strict rendezvous can do (one slot, an atomic state, two
+  AtomicWakers; SPSC only; benches/peers/strict.rs): a lower bound for rendez, not a peer.
 - flume, kanal: an async send completes once the message is handed to a waiting receiver, which
   may still be cancelled before it returns the message.
 - async-channel[1], tokio-mpsc[1]: buffered, one slot: a send completes once the message is queued.

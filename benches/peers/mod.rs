@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 
+pub mod load;
+pub mod strict;
+
 // === messages ===
 
 /// A message type: built from its index, and read back so the receiving side can check the sum.
@@ -75,6 +78,9 @@ pub trait Peer: 'static {
     const NAME: &'static str;
     /// `false` for the buffered references (one slot), which are not rendezvous channels.
     const ZERO_CAPACITY: bool;
+    /// `true` for a peer that takes one sender at a time (the strict reference): it sits out the
+    /// rows with several producers.
+    const ONE_SENDER: bool = false;
 }
 
 /// A channel used with async sends and receives.
@@ -152,6 +158,8 @@ pub struct Flume;
 pub struct Kanal;
 /// `crossbeam_channel::bounded(0)` (blocking only).
 pub struct Crossbeam;
+/// The strict SPSC lower-bound reference ([`strict`]): async, one sender, one receiver.
+pub struct StrictRef;
 /// `std::sync::mpsc::sync_channel(0)` (blocking only, one consumer).
 pub struct StdSync;
 /// `async_channel::bounded(1)`: a buffered reference, one slot.
@@ -419,6 +427,31 @@ impl BlockingSelectPeer for Crossbeam {
             send(a, T::make(i)) -> res => res.is_ok(),
             send(b, T::make(i)) -> res => res.is_ok(),
         }
+    }
+}
+
+// --- the strict SPSC reference ---
+
+impl Peer for StrictRef {
+    const NAME: &'static str = "strict-ref";
+    const ZERO_CAPACITY: bool = true;
+    const ONE_SENDER: bool = true;
+}
+
+impl AsyncPeer for StrictRef {
+    type Tx<T: Msg> = strict::StrictTx<T>;
+    type Rx<T: Msg> = strict::StrictRx<T>;
+    fn channel<T: Msg>() -> (Self::Tx<T>, Self::Rx<T>) {
+        strict::channel()
+    }
+    fn clone_rx<T: Msg>(_: &Self::Rx<T>) -> Option<Self::Rx<T>> {
+        None
+    }
+    async fn send<T: Msg>(tx: &Self::Tx<T>, msg: T) -> bool {
+        tx.send(msg).await.is_ok()
+    }
+    async fn recv<T: Msg>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await
     }
 }
 
@@ -693,6 +726,43 @@ fn blocking_ping_pong<P: BlockingPeer, M: Msg>(n: usize) -> Duration {
     elapsed
 }
 
+/// Go's `TestMultiConsumer` shape: a thread sends `n` messages on one channel, `forwarders`
+/// threads each receive from it and send on a second channel until the first closes, and the
+/// calling thread drains the second.
+fn blocking_multi_consumer<P: BlockingPeer, M: Msg>(forwarders: usize, n: usize) -> Duration {
+    let (q_tx, q_rx) = P::channel::<M>();
+    let (r_tx, mut r_rx) = P::channel::<M>();
+    let mut q_rxs: Vec<_> = (1..forwarders)
+        .map(|_| P::clone_rx(&q_rx).expect("the multi-consumer scenario needs an MPMC peer"))
+        .collect();
+    q_rxs.push(q_rx);
+    let start = Instant::now();
+    let sum = thread::scope(|s| {
+        s.spawn(move || {
+            for i in 0..n {
+                assert!(P::send(&q_tx, M::make(i)), "closed early");
+            }
+        });
+        for mut q_rx in q_rxs {
+            let r_tx = r_tx.clone();
+            s.spawn(move || {
+                while let Some(msg) = P::recv(&mut q_rx) {
+                    assert!(P::send(&r_tx, msg), "closed early");
+                }
+            });
+        }
+        drop(r_tx);
+        let mut sum = 0;
+        while let Some(msg) = P::recv(&mut r_rx) {
+            sum += black_box(msg).index();
+        }
+        sum
+    });
+    let elapsed = start.elapsed();
+    check_sum(sum, n);
+    elapsed
+}
+
 /// A thread sends `n` messages with the blocking API; a task on `rt` receives them.
 fn mixed_stream<P: MixedPeer, M: Msg>(rt: &Runtime, n: usize) -> Duration {
     let (tx, mut rx) = P::channel::<M>();
@@ -869,6 +939,8 @@ struct Runtimes {
 enum AsyncScenario {
     Spsc,
     Mpmc,
+    /// [`MPMC_SIDES`] producers, one consumer.
+    Mpsc,
     PingPong,
 }
 
@@ -878,6 +950,8 @@ enum BlockingScenario {
     Spsc,
     Mpmc,
     PingPong,
+    /// [`blocking_multi_consumer`] with this many forwarding threads.
+    MultiConsumer(usize),
 }
 
 /// `scenario` for peer `P` with messages `M` on `rt`; `None` if `P` cannot take part.
@@ -894,6 +968,8 @@ fn async_case<P: AsyncPeer, M: Msg>(
             P::clone_rx(&P::channel::<M>().1)?;
             Box::new(move || async_stream::<P, M>(&rt, MPMC_SIDES, MPMC_SIDES, n))
         }
+        AsyncScenario::Mpsc if P::ONE_SENDER => return None,
+        AsyncScenario::Mpsc => Box::new(move || async_stream::<P, M>(&rt, MPMC_SIDES, 1, n)),
         AsyncScenario::PingPong => Box::new(move || async_ping_pong::<P, M>(&rt, n)),
     };
     Some(Case {
@@ -912,6 +988,10 @@ fn blocking_case<P: BlockingPeer, M: Msg>(scenario: BlockingScenario, n: usize) 
             Box::new(move || blocking_stream::<P, M>(MPMC_SIDES, MPMC_SIDES, n))
         }
         BlockingScenario::PingPong => Box::new(move || blocking_ping_pong::<P, M>(n)),
+        BlockingScenario::MultiConsumer(forwarders) => {
+            P::clone_rx(&P::channel::<M>().1)?;
+            Box::new(move || blocking_multi_consumer::<P, M>(forwarders, n))
+        }
     };
     Some(Case {
         peer: P::NAME,
@@ -992,6 +1072,7 @@ fn async_select_cases<M: Msg>(rt: &Arc<Runtime>, n: usize) -> Vec<Case> {
 fn async_cases<M: Msg>(s: AsyncScenario, rt: &Arc<Runtime>, n: usize) -> Vec<Case> {
     [
         async_case::<Rendez, M>(s, rt, n),
+        async_case::<StrictRef, M>(s, rt, n),
         async_case::<Flume, M>(s, rt, n),
         async_case::<Kanal, M>(s, rt, n),
         async_case::<AsyncChannel1, M>(s, rt, n),
@@ -1061,6 +1142,11 @@ fn scenarios_for<M: Msg>(rts: &Runtimes, sizes: Sizes) -> Vec<Scenario> {
             async_cases::<M>(AsyncScenario::Mpmc, &rts.current, n),
         ),
         row(
+            "async_mpsc4x1_mt",
+            n,
+            async_cases::<M>(AsyncScenario::Mpsc, &rts.multi, n),
+        ),
+        row(
             "blocking_spsc",
             n,
             blocking_cases::<M>(BlockingScenario::Spsc, n),
@@ -1113,7 +1199,13 @@ fn scenarios_for<M: Msg>(rts: &Runtimes, sizes: Sizes) -> Vec<Scenario> {
 ///
 /// - `async_*_mt`: tasks on a tokio multi-thread runtime with 2 workers; `_ct`: on a tokio
 ///   current-thread runtime.
-/// - `*_mpmc4x4`: 4 producers and 4 consumers share one channel (MPMC peers only).
+/// - `*_mpmc4x4`: 4 producers and 4 consumers share one channel (MPMC peers only);
+///   `async_mpsc4x1_mt`: 4 producers, one consumer.
+/// - `blocking_multiconsumer_f{1,4,23}`: Go's `TestMultiConsumer` shape (a producer thread, that
+///   many threads forwarding from one channel to a second, the calling thread draining it), with
+///   `usize` messages only.
+/// - `strict-ref` ([`strict`]) is the least work a strict rendezvous can do, a lower bound for
+///   the async SPSC and ping-pong rows; it takes no part where there are several senders.
 /// - `mixed_thread_to_task`: a thread sends with the blocking API, a tokio task receives with the
 ///   async one, on a current-thread runtime driven by the calling thread: two threads on two cores
 ///   (on the multi-thread runtime an idle worker makes three, and the figures swing tenfold).
@@ -1140,5 +1232,21 @@ pub fn scenarios(sizes: Sizes) -> Vec<Scenario> {
     };
     let mut all = scenarios_for::<usize>(&rts, sizes);
     all.extend(scenarios_for::<Big>(&rts, sizes));
+    // Go's multi-consumer shape, with Go's message type (an integer) only.
+    for (id, forwarders) in [
+        ("blocking_multiconsumer_f1", 1),
+        ("blocking_multiconsumer_f4", 4),
+        ("blocking_multiconsumer_f23", 23),
+    ] {
+        all.push(Scenario {
+            id,
+            msg: usize::NAME,
+            elements: sizes.stream,
+            cases: blocking_cases::<usize>(
+                BlockingScenario::MultiConsumer(forwarders),
+                sizes.stream,
+            ),
+        });
+    }
     all
 }
