@@ -87,8 +87,9 @@ impl<T> Exchange<T> {
     /// with itself, so its own send arms are passed over (left in place). `None` if nothing is
     /// left on offer for the taker.
     fn take_offer(&mut self, taker: Option<NonNull<Claim>>, wakes: &mut WakeBatch) -> Option<T> {
-        if let Some(msg) = self.held.take() {
-            return Some(msg);
+        // (`take` only when there is one: it copies the whole `Option`, message-sized, either way.)
+        if self.held.is_some() {
+            return self.held.take();
         }
         let mut cursor = self.senders.front();
         while let Some(sender) = cursor {
@@ -108,17 +109,13 @@ impl<T> Exchange<T> {
             let msg = {
                 // SAFETY: as above.
                 let mut slot = unsafe { sender.as_ref().slot() };
-                let Sending::WaitingForReceiver(msg) =
-                    core::mem::replace(&mut slot.state, Sending::ReceiverFinishedFirst)
-                else {
-                    unreachable!("rendez: a linked send holds its message")
-                };
                 wakes.push(slot.waker.take());
-                msg
+                slot.state.take_msg(Sending::ReceiverFinishedFirst)
             };
+            debug_assert!(msg.is_some(), "rendez: a linked send holds its message");
             // SAFETY: `sender` was linked, so it is valid, and nothing here touches it again.
             unsafe { SendWaiter::release(sender) };
-            return Some(msg);
+            return msg;
         }
         None
     }
@@ -186,10 +183,8 @@ impl<T> Exchange<T> {
         {
             // SAFETY: per the caller.
             let mut slot = unsafe { sender.as_ref().slot() };
-            slot.state = match core::mem::replace(&mut slot.state, Sending::Done) {
-                Sending::WaitingForReceiver(msg) => Sending::Init(msg),
-                _ => unreachable!("rendez: a linked send holds its message"),
-            };
+            debug_assert!(matches!(slot.state, Sending::WaitingForReceiver(_)));
+            slot.state.relabel(false);
         }
         // SAFETY: per the caller; nothing touches the node after this.
         unsafe { SendWaiter::release(sender) };
@@ -227,6 +222,21 @@ impl<T> Exchange<T> {
         sender: Option<NonNull<Claim>>,
         wakes: &mut WakeBatch,
     ) -> Result<(), T> {
+        match self.blocked_receiver_for(sender) {
+            Some(receiver) => {
+                self.hand_to(receiver, msg, wakes);
+                Ok(())
+            }
+            None => Err(msg),
+        }
+    }
+
+    /// The first waiting receive, if it is a blocked thread that a send (a select's arm if
+    /// `sender` is its claim) may hand its message to: see [`Exchange::hand_to_blocked_receiver`].
+    fn blocked_receiver_for(
+        &mut self,
+        sender: Option<NonNull<Claim>>,
+    ) -> Option<NonNull<RecvWaiter<T>>> {
         self.prune_decided_receivers();
         let mut first = self.receivers.front();
         while let Some(node) = first {
@@ -237,20 +247,19 @@ impl<T> Exchange<T> {
             // SAFETY: as above.
             first = unsafe { self.receivers.next(node) };
         }
-        let Some(first) = first else {
-            return Err(msg);
-        };
         // SAFETY: `first` is linked, so it is valid.
-        if !unsafe { first.as_ref() }.is_blocking() {
-            return Err(msg);
-        }
-        // SAFETY: as above.
-        unsafe { self.receivers.remove(first) };
+        first.filter(|first| unsafe { first.as_ref() }.is_blocking())
+    }
+
+    /// Unlinks `receiver`, a blocked thread's receive found by
+    /// [`Exchange::blocked_receiver_for`], hands it `msg` and queues its wake-up.
+    fn hand_to(&mut self, receiver: NonNull<RecvWaiter<T>>, msg: T, wakes: &mut WakeBatch) {
+        // SAFETY: `receiver` is linked (found just now under this lock), so it is valid.
+        unsafe { self.receivers.remove(receiver) };
         // SAFETY: it was linked, so it is valid and registered, and we hold the lock.
-        let mut slot = unsafe { first.as_ref().slot() };
+        let mut slot = unsafe { receiver.as_ref().slot() };
         slot.state = Receiving::SenderFinishedFirst(msg);
         wakes.push(slot.waker.take());
-        Ok(())
     }
 
     /// Restores the invariant after an offer was added or a notified receive left: wakes waiting
@@ -311,19 +320,25 @@ impl<T> Exchange<T> {
         if let Sending::Init(_) = slot.state {
             // The owner put its waker in before the lock (a first poll is unregistered).
             wakes.register(&mut slot.waker, cx.waker(), spare)?;
-            let Sending::Init(mut msg) = core::mem::replace(&mut slot.state, Sending::Done) else {
-                unreachable!("rendez: matched above")
-            };
+            // The message moves out of the node only to leave the send; offered, it stays put.
             if self.closed {
+                let msg = slot
+                    .state
+                    .take_msg(Sending::Done)
+                    .expect("rendez: matched above");
                 return Ok(Poll::Ready(Err(SendError(msg))));
             }
             if self.senders.is_empty() {
-                match self.hand_to_blocked_receiver(msg, slot.select, wakes) {
-                    Ok(()) => return Ok(Poll::Ready(Ok(()))),
-                    Err(back) => msg = back,
+                if let Some(receiver) = self.blocked_receiver_for(slot.select) {
+                    let msg = slot
+                        .state
+                        .take_msg(Sending::Done)
+                        .expect("rendez: matched above");
+                    self.hand_to(receiver, msg, wakes);
+                    return Ok(Poll::Ready(Ok(())));
                 }
             }
-            slot.state = Sending::WaitingForReceiver(msg);
+            slot.state.relabel(true);
             // The walks below may reach this node: end this access first.
             drop(slot);
             // SAFETY: the node is pinned, in no list, and its owner unlinks it (in `cancel_send`)
@@ -839,12 +854,9 @@ unsafe fn claim_of<S>(node: NonNull<Waiter<S>>) -> Option<NonNull<Claim>> {
 
 /// Ends a withdrawn send: its message, unless a receive took it. Leaves the state `Done`.
 fn take_unsent<T>(state: &mut Sending<T>) -> Option<T> {
-    match core::mem::replace(state, Sending::Done) {
-        Sending::Init(msg) | Sending::WaitingForReceiver(msg) | Sending::Disconnected(msg) => {
-            Some(msg)
-        }
-        Sending::ReceiverFinishedFirst | Sending::Done => None,
-    }
+    let msg = state.take_msg(Sending::Done);
+    *state = Sending::Done;
+    msg
 }
 
 impl<T, L: Lock> core::fmt::Debug for Core<T, L> {

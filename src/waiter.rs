@@ -43,6 +43,48 @@ pub(crate) enum Sending<T> {
     Done,
 }
 
+impl<T> Sending<T> {
+    /// Moves the message out of a state that holds one and leaves `next` in its place; `None`,
+    /// with the state unchanged, if it holds none.
+    ///
+    /// Unlike `mem::replace` and a match, which copy the whole state to a temporary and then the
+    /// message out of it, this moves the message once, straight into the result: messages are
+    /// moved by value, and a large one costs a copy per move.
+    pub(crate) fn take_msg(&mut self, next: Sending<T>) -> Option<T> {
+        let msg = match self {
+            // SAFETY: `msg` is an initialised message; the state it is in is overwritten below
+            // without being dropped, so the message is moved out, not duplicated.
+            Sending::Init(msg) | Sending::WaitingForReceiver(msg) | Sending::Disconnected(msg) => unsafe {
+                core::ptr::read(msg)
+            },
+            Sending::ReceiverFinishedFirst | Sending::Done => return None,
+        };
+        // SAFETY: the only owned part of the old state, its message, was moved out above, so
+        // overwriting it without a drop loses nothing; nothing between the two can panic.
+        unsafe { core::ptr::write(self, next) };
+        Some(msg)
+    }
+
+    /// `Init(msg)` becomes `WaitingForReceiver(msg)` and back, as `offer` says, the message moved
+    /// as little as the compiler can manage (the two have the same shape). Other states stay.
+    pub(crate) fn relabel(&mut self, offer: bool) {
+        let msg = match (&mut *self, offer) {
+            // SAFETY: as in `take_msg`: moved out here, its old place overwritten without a drop.
+            (Sending::Init(msg), true) | (Sending::WaitingForReceiver(msg), false) => unsafe {
+                core::ptr::read(msg)
+            },
+            _ => return,
+        };
+        let next = if offer {
+            Sending::WaitingForReceiver(msg)
+        } else {
+            Sending::Init(msg)
+        };
+        // SAFETY: as in `take_msg`.
+        unsafe { core::ptr::write(self, next) };
+    }
+}
+
 /// The state of a receive, the receiver's half of the seed's exchange slot.
 pub(crate) enum Receiving<T> {
     /// Not waiting. → `WaitingForSender` when it registers.
