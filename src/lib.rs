@@ -159,6 +159,7 @@ extern crate alloc;
 extern crate std;
 
 // The machinery: one file per role.
+mod await_hint;
 mod channel_stream;
 mod closed;
 mod error;

@@ -43,7 +43,15 @@ pin_project! {
     ///
     /// Like every future it does nothing until it is polled: in async code, `.await` it
     /// (`rx.recv().await.unwrap()`, not `rx.recv().unwrap()`); on a thread outside async code, call
-    /// `recv_blocking` instead.
+    /// `recv_blocking` instead. Calling a `Result` method on the future itself (`unwrap`,
+    /// `expect`, `ok`, `is_ok`, `is_err`) does not compile, and the error says so:
+    ///
+    /// ```compile_fail,E0277
+    /// async fn first(ch: &rendez::Channel<u32>) -> u32 {
+    ///     // error: `RecvFut<'_, u32>` is a future: `.await` it first (`rx.recv().await.unwrap()`, ...)
+    ///     ch.recv().unwrap()
+    /// }
+    /// ```
     ///
     /// # Panics
     ///

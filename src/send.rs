@@ -26,6 +26,16 @@ pin_project! {
     /// dropped with the future and no receive will ever see it. If a receive took it just before
     /// the drop, the message was delivered (exactly once) and only the `Ok(())` is lost.
     ///
+    /// Like every future it does nothing until it is polled: `.await` it
+    /// (`tx.send(msg).await.unwrap()`), or on a thread call `send_blocking`. Calling a `Result`
+    /// method on the future itself does not compile, and the error says to `.await` it:
+    ///
+    /// ```compile_fail,E0277
+    /// async fn give(ch: &rendez::Channel<u32>) {
+    ///     ch.send(7).unwrap(); // error: `SendFut<'_, u32>` is a future: `.await` it first ...
+    /// }
+    /// ```
+    ///
     /// # Panics
     ///
     /// Polling it again after it resolved panics. It is a [`FusedFuture`]: `is_terminated` tells
