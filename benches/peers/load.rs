@@ -178,14 +178,20 @@ fn pin_to_cpu0() {
 
 /// User plus system CPU time this process has used so far: zero where getrusage is missing.
 #[cfg(not(unix))]
-#[allow(dead_code, reason = "read by examples/compare.rs, not by the benchmarks")]
+#[allow(
+    dead_code,
+    reason = "read by examples/compare.rs, not by the benchmarks"
+)]
 pub fn cpu_time() -> Duration {
     Duration::ZERO
 }
 
 /// User plus system CPU time this process has used so far, all threads (not the burners).
 #[cfg(unix)]
-#[allow(dead_code, reason = "read by examples/compare.rs, not by the benchmarks")]
+#[allow(
+    dead_code,
+    reason = "read by examples/compare.rs, not by the benchmarks"
+)]
 pub fn cpu_time() -> Duration {
     // SAFETY: getrusage writes one `rusage` into the zeroed value it is given.
     let usage = unsafe {
