@@ -136,6 +136,10 @@ unsafe impl Lock for StdLock {
         }
     }
 
+    // Inlined so that the critical section's result (a message, for a receive) is built in
+    // place, not copied out through this call: callgrind counted 160 instructions per message
+    // fewer for async SPSC (1907 -> 1746), 230 for a 256-byte message.
+    #[inline]
     fn with<R>(&self, f: impl FnOnce() -> R) -> R {
         // The channel's critical sections do not run user code, so a poisoned mutex can only come
         // from a bug already reported by its own panic; the guarded state is still consistent.
