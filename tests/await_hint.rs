@@ -23,7 +23,10 @@ fn compile_errors(name: &str, source: &str) -> String {
         .args(["build", "--quiet", "--offline"])
         .current_dir(&dir)
         // One target directory for every such crate, so rendez is built for them once.
-        .env("CARGO_TARGET_DIR", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hint-target"))
+        .env(
+            "CARGO_TARGET_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hint-target"),
+        )
         .env_remove("RUSTFLAGS")
         .output()
         .expect("run cargo");
@@ -54,6 +57,13 @@ fn main() {
             "no hint for {future} in:\n{errors}"
         );
     }
-    assert!(errors.contains("recv_blocking()"), "no thread hint in:\n{errors}");
-    assert_eq!(errors.matches("is a future: `.await` it first").count(), 3, "{errors}");
+    assert!(
+        errors.contains("recv_blocking()"),
+        "no thread hint in:\n{errors}"
+    );
+    assert_eq!(
+        errors.matches("is a future: `.await` it first").count(),
+        3,
+        "{errors}"
+    );
 }
