@@ -28,6 +28,7 @@ pub(crate) struct Shared<T, L> {
 /// futures::join!(send, recv);
 /// # });
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     channel_with::<T, DefaultLock>()
 }
@@ -40,6 +41,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// std::thread::spawn(move || tx.send_blocking(7).unwrap());
 /// assert_eq!(rx.recv_blocking(), Ok(7));
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn channel_with<T, L: Lock>() -> (Sender<T, L>, Receiver<T, L>) {
     let shared = Arc::new(Shared {
         core: Core::new(),

@@ -26,6 +26,7 @@ use crate::Receiver;
 /// assert_eq!(got, [0, 1, 2]);
 /// ```
 #[must_use = "iterators are lazy and do nothing unless consumed"]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct Iter<'a, T, L: Lock = DefaultLock> {
     /// The handle it receives with.
     receiver: &'a Receiver<T, L>,
@@ -72,6 +73,7 @@ impl<T, L: Lock> fmt::Debug for Iter<'_, T, L> {
 /// assert_eq!(sender.join().unwrap(), Ok(()));
 /// ```
 #[must_use = "iterators are lazy and do nothing unless consumed"]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct TryIter<'a, T, L: Lock = DefaultLock> {
     /// The handle it receives with.
     receiver: &'a Receiver<T, L>,
@@ -113,6 +115,7 @@ impl<T, L: Lock> fmt::Debug for TryIter<'_, T, L> {
 /// assert_eq!(consumer.join().unwrap(), 6);
 /// ```
 #[must_use = "iterators are lazy and do nothing unless consumed"]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct IntoIter<T, L: Lock = DefaultLock> {
     /// The handle it receives with.
     receiver: Receiver<T, L>,
@@ -138,6 +141,7 @@ impl<T, L: Lock> fmt::Debug for IntoIter<T, L> {
 }
 
 /// `for msg in &rx` iterates as [`Receiver::iter`] does.
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl<'a, T, L: Lock> IntoIterator for &'a Receiver<T, L> {
     type Item = T;
     type IntoIter = Iter<'a, T, L>;
@@ -148,6 +152,7 @@ impl<'a, T, L: Lock> IntoIterator for &'a Receiver<T, L> {
 }
 
 /// `for msg in rx` iterates as [`Receiver::iter`] does, and drops the `Receiver` at the end.
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl<T, L: Lock> IntoIterator for Receiver<T, L> {
     type Item = T;
     type IntoIter = IntoIter<T, L>;

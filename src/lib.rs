@@ -150,8 +150,31 @@
 //! list of guarantees, throughput next to flume, kanal and crossbeam-channel, and sizes next to
 //! embassy-sync.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, doc(auto_cfg(hide(rendez_loom))))]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
+
+// Targets without atomic compare-and-swap (thumbv6m, riscv32imc, …): see `lock`'s module docs.
+#[cfg(all(
+    not(all(target_has_atomic = "8", target_has_atomic = "ptr")),
+    not(feature = "critical-section")
+))]
+compile_error!(
+    "rendez: this target has no atomic compare-and-swap; enable the `critical-section` feature \
+     (`default-features = false, features = [\"critical-section\"]`) and use CriticalSectionLock"
+);
+#[cfg(all(not(target_has_atomic = "ptr"), feature = "alloc"))]
+compile_error!(
+    "rendez: the `alloc` feature (and `std`, `sink`) needs `Arc`, which needs atomic \
+     compare-and-swap, and this target has none; build with `default-features = false, \
+     features = [\"critical-section\"]` and use the static `Channel`"
+);
+
+#[cfg(all(rendez_no_cas, not(feature = "critical-section")))]
+compile_error!(
+    "rendez: `--cfg rendez_no_cas` (the no-CAS select claim) needs the `critical-section` feature"
+);
 
 #[cfg(any(feature = "alloc", test))]
 extern crate alloc;
@@ -171,6 +194,7 @@ mod select;
 mod send;
 mod static_channel;
 mod sync;
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[cfg(feature = "std")]
 pub mod wait;
 mod waiter;

@@ -42,6 +42,7 @@ pin_project! {
     /// Polling it again after it resolved panics. It is a [`FusedFuture`], so `futures::select!`
     /// takes it without `.fuse()`.
     #[must_use = "futures do nothing unless you `.await` or spawn them; on a thread, use `send_blocking`"]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub struct SendOwned<T, L: Lock = DefaultLock> {
         // The channel, with one count in `senders`.
         shared: Arc<Shared<T, L>>,
@@ -155,6 +156,7 @@ pin_project! {
     /// Polling it again after it resolved panics. It is a [`FusedFuture`], so `futures::select!`
     /// takes it without `.fuse()`.
     #[must_use = "futures do nothing unless you `.await` or spawn them; on a thread, use `recv_blocking`"]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub struct RecvOwned<T, L: Lock = DefaultLock> {
         // The channel, with one count in `receivers`.
         shared: Arc<Shared<T, L>>,

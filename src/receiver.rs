@@ -44,6 +44,7 @@ use crate::weak::WeakReceiver;
 /// assert_eq!(rx.next().await, None); // closed: the stream ends
 /// # });
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub struct Receiver<T, L: Lock = DefaultLock> {
     /// The channel, shared with every other handle.
     pub(crate) shared: Arc<Shared<T, L>>,
@@ -203,6 +204,7 @@ impl<T, L: Lock> Receiver<T, L> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[cfg(feature = "std")]
 impl<T, L: Lock> Receiver<T, L> {
     /// Receives a message, blocking this thread until one is handed over or the channel closes.

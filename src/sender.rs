@@ -13,6 +13,7 @@ use crate::weak::WeakSender;
 
 /// The sending half of a channel made by [`channel`](crate::channel). Clone it to send from many
 /// tasks or threads; the channel closes when the last `Sender` is dropped.
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub struct Sender<T, L: Lock = DefaultLock> {
     /// The channel, shared with every other handle.
     pub(crate) shared: Arc<Shared<T, L>>,
@@ -171,6 +172,7 @@ impl<T, L: Lock> Sender<T, L> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[cfg(feature = "std")]
 impl<T, L: Lock> Sender<T, L> {
     /// Sends `msg`, blocking this thread until a receive takes it or the channel closes.
@@ -258,9 +260,12 @@ impl<T, L: Lock> fmt::Debug for Sender<T, L> {
 // SAFETY: the sink's node is reached by other threads only under the channel lock (its flag is an
 // atomic), and by this handle only through `&mut self` or its drop. Messages of type `T` move
 // between threads, hence `T: Send`; the rest is an `Arc` of a `Sync` core.
+// (Not marked `sink`-only in the docs: without `sink` the same impl is the automatic one.)
 #[cfg(feature = "sink")]
+#[cfg_attr(docsrs, doc(auto_cfg = false))]
 unsafe impl<T: Send, L: Lock + Send + Sync> Send for Sender<T, L> {}
 // SAFETY: through `&Sender` the sink's node is never touched; everything else it reaches is the
 // `Sync` core.
 #[cfg(feature = "sink")]
+#[cfg_attr(docsrs, doc(auto_cfg = false))]
 unsafe impl<T: Send, L: Lock + Send + Sync> Sync for Sender<T, L> {}

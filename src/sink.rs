@@ -55,6 +55,7 @@ impl<T, L: Lock> Sender<T, L> {
 /// assert_eq!(got, [1, 2, 3]);
 /// # });
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "sink")))]
 impl<T, L: Lock> Sink<T> for Sender<T, L> {
     type Error = SendError<T>;
 

@@ -205,6 +205,7 @@ impl<T, L: Lock> Channel<T, L> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[cfg(feature = "std")]
 impl<T, L: Lock> Channel<T, L> {
     /// Sends `msg`, blocking this thread until a receive takes it or the channel closes.

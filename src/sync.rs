@@ -9,7 +9,8 @@ pub(crate) use loom::hint::spin_loop;
 #[cfg(rendez_loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-#[cfg(not(rendez_loom))]
+// The spin lock's, which exists only where compare-and-swap does.
+#[cfg(all(not(rendez_loom), target_has_atomic = "8"))]
 pub(crate) use core::hint::spin_loop;
 #[cfg(not(rendez_loom))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -26,6 +26,7 @@ use crate::{Receiver, Sender};
 /// assert!(rx.is_closed()); // the weak handle did not keep the channel open
 /// assert!(weak.upgrade().is_none());
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub struct WeakSender<T, L: Lock = DefaultLock> {
     /// The channel, without a count in `senders`.
     shared: Arc<Shared<T, L>>,
@@ -101,6 +102,7 @@ impl<T, L: Lock> fmt::Debug for WeakSender<T, L> {
 /// assert!(matches!(tx.try_send(1), Err(TrySendError::Disconnected(1))));
 /// assert!(weak.upgrade().is_none());
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub struct WeakReceiver<T, L: Lock = DefaultLock> {
     /// The channel, without a count in `receivers`.
     shared: Arc<Shared<T, L>>,

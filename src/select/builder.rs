@@ -19,6 +19,7 @@ use crate::{Channel, Receiver, Sender};
 
 /// The outcome of the operation a [`Select`] completed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub enum Selected<T> {
     /// A receive operation completed: the message, or [`RecvError`] if its channel is closed.
     Received(Result<T, RecvError>),
@@ -28,6 +29,7 @@ pub enum Selected<T> {
 }
 
 /// Something a [`Select`] can receive from: a [`Receiver`] or a static [`Channel`].
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub trait RecvHandle<T, L: Lock>: sealed::Sealed {
     /// A receive on this handle's channel.
     #[doc(hidden)]
@@ -35,6 +37,7 @@ pub trait RecvHandle<T, L: Lock>: sealed::Sealed {
 }
 
 /// Something a [`Select`] can send on: a [`Sender`] or a static [`Channel`].
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub trait SendHandle<T, L: Lock>: sealed::Sealed {
     /// A send of `msg` on this handle's channel.
     #[doc(hidden)]
@@ -53,6 +56,7 @@ impl<T, L: Lock> RecvHandle<T, L> for Receiver<T, L> {
         self.recv()
     }
 }
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl<T, L: Lock> RecvHandle<T, L> for Channel<T, L> {
     fn recv_op(&self) -> RecvFut<'_, T, L> {
         self.recv()
@@ -63,6 +67,7 @@ impl<T, L: Lock> SendHandle<T, L> for Sender<T, L> {
         self.send(msg)
     }
 }
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl<T, L: Lock> SendHandle<T, L> for Channel<T, L> {
     fn send_op(&self, msg: T) -> SendFut<'_, T, L> {
         self.send(msg)
@@ -135,6 +140,7 @@ impl<T, L: Lock> Ops<'_, T, L> {
 /// assert_eq!(sent, Ok(()));
 /// # });
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub struct Select<'a, T, L: Lock = DefaultLock> {
     /// The operations, in the order they were added (their indices).
     ops: Ops<'a, T, L>,
@@ -224,6 +230,7 @@ impl<'a, T, L: Lock> Select<'a, T, L> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[cfg(feature = "std")]
 impl<T, L: Lock> Select<'_, T, L> {
     /// Parks this thread until one operation completes; returns its index and outcome.
@@ -284,6 +291,7 @@ pin_project! {
     /// A [`Select::select`] in progress; resolves to the index and outcome of the operation that
     /// completed.
     #[must_use = "futures do nothing unless you `.await` them; on a thread, use `select_blocking`"]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub struct SelectFut<'s, 'a, T, L: Lock> {
         #[pin]
         inner: Selecting<'s, Ops<'a, T, L>>,

@@ -15,6 +15,16 @@
 //! The owner moves WAITING → BUSY with a compare-exchange before it polls its arms, so at any
 //! moment at most one party (the owner, or the one peer that won) may complete an arm. That is
 //! the whole of select's atomicity; no two channel locks are ever held at once.
+//!
+//! On a target without atomic compare-and-swap (`thumbv6m`, `riscv32imc`: no
+//! `target_has_atomic = "ptr"`), each read-modify-write of the word is a load and a store inside
+//! `critical_section::with` instead (the `critical-section` feature, which such a target needs
+//! anyway). Every write of the word is such a step and the only other access is a plain load
+//! ([`Claim::winner`]), so the steps stay atomic with respect to each other: on one core because
+//! the section masks interrupts, on several because a multi-core implementation excludes the
+//! other cores too. Every other target keeps the hardware's compare-and-swap (loom checks it).
+//! `--cfg rendez_no_cas` (with the `critical-section` feature) takes the no-CAS path on a host,
+//! so that CI runs the select tests through it: `.ci/run` does.
 
 use crate::sync::{AtomicUsize, Ordering};
 
@@ -55,10 +65,7 @@ impl Claim {
     pub(crate) fn begin_pass(&self) -> Result<(), usize> {
         // Acquire: a peer's claim happened under that arm's channel lock; the owner then goes
         // through the same lock to collect the outcome, but ordering here costs nothing extra.
-        match self
-            .state
-            .compare_exchange(WAITING, BUSY, Ordering::AcqRel, Ordering::Acquire)
-        {
+        match self.compare_exchange(WAITING, BUSY) {
             Ok(_) => Ok(()),
             Err(BUSY | PRUNED_BUSY) => unreachable!("rendez: only the owner makes a claim busy"),
             Err(node) => Err(node),
@@ -68,13 +75,13 @@ impl Claim {
     /// The owner ends a pass that completed nothing: peers may claim again. Returns whether a
     /// peer pruned one of its nodes during the pass (the owner must register it again).
     pub(crate) fn end_pass(&self) -> bool {
-        self.state.swap(WAITING, Ordering::AcqRel) == PRUNED_BUSY
+        self.swap(WAITING) == PRUNED_BUSY
     }
 
     /// The owner gives up waiting (its future is dropped, or a blocking wait timed out): from now
     /// on no peer may complete an arm. Returns the node a peer completed before that, if any.
     pub(crate) fn give_up(&self) -> Option<usize> {
-        match self.state.swap(BUSY, Ordering::AcqRel) {
+        match self.swap(BUSY) {
             WAITING | BUSY | PRUNED_BUSY => None,
             node => Some(node),
         }
@@ -102,10 +109,7 @@ impl Claim {
                 BUSY | PRUNED_BUSY => PRUNED_BUSY, // the caller prunes: tell the owner
                 _ => return false,                 // decided: the owner withdraws every arm
             };
-            match self
-                .state
-                .compare_exchange(seen, next, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.compare_exchange(seen, next) {
                 Ok(_) => return next == node,
                 Err(actual) => seen = actual,
             }
@@ -116,5 +120,45 @@ impl Claim {
     /// notified, because its select already has a winner (its owner is about to withdraw it).
     pub(crate) fn is_decided(&self) -> bool {
         self.winner().is_some()
+    }
+
+    /// `state.compare_exchange(current, new, AcqRel, Acquire)`: the hardware's.
+    #[cfg(all(target_has_atomic = "ptr", not(rendez_no_cas)))]
+    #[inline]
+    fn compare_exchange(&self, current: usize, new: usize) -> Result<usize, usize> {
+        self.state
+            .compare_exchange(current, new, Ordering::AcqRel, Ordering::Acquire)
+    }
+
+    /// `state.swap(new, AcqRel)`: the hardware's.
+    #[cfg(all(target_has_atomic = "ptr", not(rendez_no_cas)))]
+    #[inline]
+    fn swap(&self, new: usize) -> usize {
+        self.state.swap(new, Ordering::AcqRel)
+    }
+
+    /// `compare_exchange` without compare-and-swap: a load and a store inside one critical
+    /// section, which no other write of the word can interleave (see the module docs).
+    #[cfg(any(not(target_has_atomic = "ptr"), rendez_no_cas))]
+    fn compare_exchange(&self, current: usize, new: usize) -> Result<usize, usize> {
+        critical_section::with(|_| {
+            let seen = self.state.load(Ordering::Acquire);
+            if seen == current {
+                self.state.store(new, Ordering::Release);
+                Ok(seen)
+            } else {
+                Err(seen)
+            }
+        })
+    }
+
+    /// `swap` without compare-and-swap: a load and a store inside one critical section.
+    #[cfg(any(not(target_has_atomic = "ptr"), rendez_no_cas))]
+    fn swap(&self, new: usize) -> usize {
+        critical_section::with(|_| {
+            let seen = self.state.load(Ordering::Acquire);
+            self.state.store(new, Ordering::Release);
+            seen
+        })
     }
 }

@@ -136,6 +136,7 @@ macro_rules! select {
 /// t.join().unwrap();
 /// assert_eq!(got, [7]);
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[cfg(feature = "std")]
 #[macro_export]
 macro_rules! select_blocking {
