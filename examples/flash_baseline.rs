@@ -2,7 +2,7 @@
 //! count. Its size is what the flash-size comparison subtracts to get the channel's own cost.
 //!
 //! ```sh
-//! .ci/flash-size   # builds it for thumbv7em-none-eabihf and prints its section sizes
+//! .ci/flash-size   # builds it for four MCU targets and prints its section sizes
 //! ```
 //!
 //! On the host this example only says so.
@@ -16,7 +16,7 @@ mod rt;
 mod program {
     use core::hint::black_box;
 
-    #[cortex_m_rt::entry]
+    #[super::rt::entry]
     fn main() -> ! {
         super::rt::run(
             async {
@@ -31,5 +31,5 @@ mod program {
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    println!("a bare-metal program: `.ci/flash-size` builds it for thumbv7em-none-eabihf");
+    println!("a bare-metal program: `.ci/flash-size` builds it for four MCU targets");
 }

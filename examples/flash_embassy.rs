@@ -2,7 +2,7 @@
 //! rendez's channel, for the flash-size comparison; everything else is the same program.
 //!
 //! ```sh
-//! .ci/flash-size   # builds it for thumbv7em-none-eabihf and prints its section sizes
+//! .ci/flash-size   # builds it for four MCU targets and prints its section sizes
 //! ```
 //!
 //! On the host this example only says so.
@@ -20,7 +20,7 @@ mod program {
 
     static CH: Channel<CriticalSectionRawMutex, u32, 1> = Channel::new();
 
-    #[cortex_m_rt::entry]
+    #[super::rt::entry]
     fn main() -> ! {
         super::rt::run(
             async {
@@ -39,5 +39,5 @@ mod program {
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    println!("a bare-metal program: `.ci/flash-size` builds it for thumbv7em-none-eabihf");
+    println!("a bare-metal program: `.ci/flash-size` builds it for four MCU targets");
 }

@@ -1,10 +1,10 @@
-//! Flash size of a minimal thumbv7em-none-eabihf program using a rendez `static` channel (with
+//! Flash size of a minimal microcontroller program using a rendez `static` channel (with
 //! `CriticalSectionLock`): one task sends 0, 1, 2, … and the other receives, on a hand-written
 //! two-future executor. `flash_embassy.rs` is the same program with embassy-sync's `Channel`
 //! (capacity 1), and `flash_baseline.rs` the same program with no channel at all.
 //!
 //! ```sh
-//! .ci/flash-size   # builds all three for thumbv7em-none-eabihf and prints their section sizes
+//! .ci/flash-size   # builds all three for four MCU targets and prints their section sizes
 //! ```
 //!
 //! On the host this example only says so.
@@ -22,7 +22,7 @@ mod program {
 
     static CH: Channel<u32, CriticalSectionLock> = Channel::new();
 
-    #[cortex_m_rt::entry]
+    #[super::rt::entry]
     fn main() -> ! {
         super::rt::run(
             async {
@@ -43,5 +43,5 @@ mod program {
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    println!("a bare-metal program: `.ci/flash-size` builds it for thumbv7em-none-eabihf");
+    println!("a bare-metal program: `.ci/flash-size` builds it for four MCU targets");
 }

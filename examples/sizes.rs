@@ -3,14 +3,17 @@
 //!
 //! ```sh
 //! cargo run --example sizes --features critical-section   # this host (64-bit here)
-//! .ci/flash-size                                          # thumbv7em-none-eabihf (32-bit) as well
+//! .ci/flash-size                                          # and the four 32-bit MCU targets
 //! ```
 //!
 //! On the host it prints `core::mem::size_of` of each type as a table. Built for a bare-metal
 //! target (`target_os = "none"`), the same file becomes a `no_main` program with one symbol per
 //! type, `SIZE_OF_<NAME>`, a byte array exactly that type's size: `.ci/flash-size` builds it for
-//! thumbv7em-none-eabihf and reads the sizes back from the symbol table (`llvm-nm -S`), so both
-//! columns come from the compiler's own layouts.
+//! thumbv6m-none-eabi, thumbv7em-none-eabihf, thumbv8m.main-none-eabihf and
+//! riscv32imc-unknown-none-elf and reads the sizes back from the symbol table (`llvm-nm -S`), so
+//! every column comes from the compiler's own layouts. Targets without compare-and-swap
+//! (thumbv6m, riscv32imc) have no `SpinLock`, so no row for it; their futures are measured with
+//! `CriticalSectionLock`.
 //!
 //! Messages are `u32`. The futures' sizes do not depend on the lock (rendez's `L`) or the raw
 //! mutex (embassy-sync's `M`): they hold a reference to the channel, not the lock. A rendez future
@@ -68,18 +71,27 @@ macro_rules! paste_symbols {
 
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex};
 use embassy_sync::channel::{Channel as EmbassyChannel, ReceiveFuture, SendFuture};
+#[cfg(target_has_atomic = "8")]
 use rendez::lock::SpinLock;
 use rendez::{Channel, RecvFut, SendFut};
 
+/// The lock the futures' rows are measured with (their size does not depend on it): the spin
+/// lock, or on a target without compare-and-swap, which has none, the critical-section lock.
+#[cfg(target_has_atomic = "8")]
+type AnyLock = SpinLock;
+#[cfg(not(target_has_atomic = "8"))]
+type AnyLock = rendez::lock::CriticalSectionLock;
+
 sizes! {
+    #[cfg(target_has_atomic = "8")]
     RENDEZ_CHANNEL_SPIN: "rendez::Channel<u32, SpinLock>" => Channel<u32, SpinLock>,
     #[cfg(feature = "std")]
     RENDEZ_CHANNEL_STD: "rendez::Channel<u32, StdLock>" => Channel<u32, rendez::lock::StdLock>,
     #[cfg(feature = "critical-section")]
     RENDEZ_CHANNEL_CS: "rendez::Channel<u32, CriticalSectionLock>"
         => Channel<u32, rendez::lock::CriticalSectionLock>,
-    RENDEZ_SEND_FUT: "rendez::SendFut<'_, u32, L>" => SendFut<'static, u32, SpinLock>,
-    RENDEZ_RECV_FUT: "rendez::RecvFut<'_, u32, L>" => RecvFut<'static, u32, SpinLock>,
+    RENDEZ_SEND_FUT: "rendez::SendFut<'_, u32, L>" => SendFut<'static, u32, AnyLock>,
+    RENDEZ_RECV_FUT: "rendez::RecvFut<'_, u32, L>" => RecvFut<'static, u32, AnyLock>,
     EMBASSY_CHANNEL_CS: "embassy_sync::channel::Channel<CriticalSectionRawMutex, u32, 1>"
         => EmbassyChannel<CriticalSectionRawMutex, u32, 1>,
     EMBASSY_CHANNEL_NOOP: "embassy_sync::channel::Channel<NoopRawMutex, u32, 1>"
@@ -92,7 +104,7 @@ sizes! {
 
 // The futures hold only a reference to the channel, never the lock, so their size does not
 // depend on the lock strategy; checked here rather than measured once per lock.
-#[cfg(feature = "critical-section")]
+#[cfg(all(feature = "critical-section", target_has_atomic = "8"))]
 const _: () = {
     use core::mem::size_of;
     use rendez::lock::{CriticalSectionLock as Cs, SpinLock};
@@ -128,7 +140,7 @@ fn main() {
 }
 
 /// The bare-metal program: it only keeps the size symbols alive for `llvm-nm`.
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", target_arch = "arm"))]
 #[cortex_m_rt::entry]
 fn main() -> ! {
     symbols::keep();
@@ -137,8 +149,26 @@ fn main() -> ! {
     }
 }
 
-#[cfg(target_os = "none")]
+/// The bare-metal program: it only keeps the size symbols alive for `llvm-nm`.
+#[cfg(all(target_os = "none", target_arch = "riscv32"))]
+#[riscv_rt::entry]
+fn main() -> ! {
+    symbols::keep();
+    loop {
+        riscv::asm::wfi();
+    }
+}
+
+#[cfg(all(target_os = "none", target_arch = "arm"))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     cortex_m::asm::udf()
+}
+
+#[cfg(all(target_os = "none", target_arch = "riscv32"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {
+        riscv::asm::wfi();
+    }
 }
