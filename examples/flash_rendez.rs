@@ -21,7 +21,17 @@ mod program {
     use rendez::Channel;
 
     static CH: Channel<u32, CriticalSectionLock> = Channel::new();
+    // `--cfg flash_types="2"` / `"4"`: as many channels, each of another message type, so that
+    // `.ci/flash-size` measures what each further type costs.
+    #[cfg(any(flash_types = "2", flash_types = "4"))]
+    static CH2: Channel<u16, CriticalSectionLock> = Channel::new();
+    #[cfg(flash_types = "4")]
+    static CH3: Channel<u64, CriticalSectionLock> = Channel::new();
+    #[cfg(flash_types = "4")]
+    static CH4: Channel<[u8; 6], CriticalSectionLock> = Channel::new();
 
+    // With one message type the receiving loop is a `while let`; with more it is not.
+    #[allow(clippy::while_let_loop)]
     #[super::rt::entry]
     fn main() -> ! {
         super::rt::run(
@@ -30,11 +40,34 @@ mod program {
                     if CH.send(n).await.is_err() {
                         break;
                     }
+                    #[cfg(any(flash_types = "2", flash_types = "4"))]
+                    if CH2.send(n as u16).await.is_err() {
+                        break;
+                    }
+                    #[cfg(flash_types = "4")]
+                    if CH3.send(u64::from(n)).await.is_err()
+                        || CH4.send([n as u8; 6]).await.is_err()
+                    {
+                        break;
+                    }
                 }
             },
             async {
-                while let Ok(n) = CH.recv().await {
-                    black_box(n);
+                loop {
+                    match CH.recv().await {
+                        Ok(n) => black_box(n),
+                        Err(_) => break,
+                    };
+                    #[cfg(any(flash_types = "2", flash_types = "4"))]
+                    match CH2.recv().await {
+                        Ok(n) => black_box(n),
+                        Err(_) => break,
+                    };
+                    #[cfg(flash_types = "4")]
+                    match (CH3.recv().await, CH4.recv().await) {
+                        (Ok(a), Ok(b)) => black_box((a, b)),
+                        _ => break,
+                    };
                 }
             },
         )

@@ -146,7 +146,8 @@
 //!
 //! With `default-features = false` the crate is `#![no_std]`, needs no allocator, and offers
 //! [`Channel`]; [`lock`] explains the lock strategies (a spin lock by default, a critical
-//! section for interrupt handlers). The [README](https://crates.io/crates/rendez) has the full
+//! section for interrupt handlers, and the only lock on targets without compare-and-swap such as
+//! `thumbv6m-none-eabi` and `riscv32imc-unknown-none-elf`). The [README](https://crates.io/crates/rendez) has the full
 //! list of guarantees, throughput next to flume, kanal and crossbeam-channel, and sizes next to
 //! embassy-sync.
 #![no_std]
