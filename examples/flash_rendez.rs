@@ -15,6 +15,10 @@
 mod rt;
 
 #[cfg(target_os = "none")]
+#[path = "flash/panic.rs"]
+mod panic;
+
+#[cfg(target_os = "none")]
 mod program {
     use core::hint::black_box;
     use rendez::lock::CriticalSectionLock;

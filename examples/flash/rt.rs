@@ -1,6 +1,7 @@
 //! The bare-metal scaffolding that the flash-size examples share, so that they differ only in
 //! the channel: a reset handler (cortex-m-rt on Arm, riscv-rt on RISC-V, re-exported as
-//! [`entry`]), a panic handler, and a two-future executor in a dozen lines.
+//! [`entry`]) and a two-future executor in a dozen lines. Their panic handler is in `panic.rs`
+//! (`examples/mcu_check.rs` has its own, which stops QEMU).
 //!
 //! The executor polls both futures whenever a waker was woken and sleeps otherwise; a wake sets a
 //! flag. On Cortex-M it also signals an event (`sev`) and the executor sleeps with `wfe`, as
@@ -101,19 +102,5 @@ pub fn run(a: impl Future<Output = ()>, b: impl Future<Output = ()>) -> ! {
                 b_done = b.as_mut().poll(&mut cx).is_ready();
             }
         }
-    }
-}
-
-#[cfg(target_arch = "arm")]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    cortex_m::asm::udf()
-}
-
-#[cfg(target_arch = "riscv32")]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {
-        riscv::asm::wfi();
     }
 }
