@@ -7,6 +7,8 @@
 //! cargo run --release --example compare -- blocking pingpong  # only rows whose name has a word
 //! cargo run --release --example compare -- --load busy        # the blocking rows under a load
 //! cargo run --release --example compare -- --load all         # ... under quiet, busy, bursty, pinned
+//! cargo run --release --example compare -- --markdown         # the tables as the README has them
+//! cargo run --release --example compare -- --polls            # polls per send / receive, async rows
 //! .ci/instructions                                            # instructions per message (callgrind)
 //! ```
 //!
@@ -23,12 +25,18 @@
 //!
 //! A debug build runs the quick sizes: its figures say nothing about speed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 #[path = "../benches/peers/mod.rs"]
 mod peers;
+#[path = "../benches/peers/polls.rs"]
+mod polls;
 
 use peers::load::{self, Load};
+
+/// `--markdown`: print the tables as Markdown (as the README shows them) instead of aligned text.
+static MARKDOWN: AtomicBool = AtomicBool::new(false);
 
 /// What one invocation runs.
 struct Config {
@@ -53,6 +61,8 @@ impl Config {
         while let Some(arg) = args.next() {
             if arg == "--quick" {
                 quick = true;
+            } else if arg == "--markdown" {
+                MARKDOWN.store(true, Ordering::Relaxed);
             } else if arg == "--load" {
                 let name = args.next().unwrap_or_default();
                 if name == "all" {
@@ -126,6 +136,7 @@ fn rate(per_sec: f64) -> String {
 }
 
 /// One peer's figures in one row.
+#[derive(Clone)]
 struct Cell {
     peer: &'static str,
     /// Not a buffered reference.
@@ -139,6 +150,7 @@ struct Cell {
 }
 
 /// One measured row.
+#[derive(Clone)]
 struct Row {
     /// The scenario id.
     id: &'static str,
@@ -256,6 +268,23 @@ fn print_table(rows: &[Row], cell: impl Fn(&Cell) -> String, extra: &[Column<'_>
                 .unwrap_or(0)
         })
         .collect();
+    if MARKDOWN.load(Ordering::Relaxed) {
+        let titles = columns
+            .iter()
+            .map(|(peer, _)| *peer)
+            .chain(extra.iter().map(|(t, _)| *t));
+        println!(
+            "| scenario | msg | {} |",
+            titles.collect::<Vec<_>>().join(" | ")
+        );
+        println!("|---|---|{}", "---:|".repeat(columns.len() + extra.len()));
+        for (row, cells) in rows.iter().zip(&cells) {
+            let extras = extra.iter().map(|(_, value)| value(row));
+            let all: Vec<String> = cells.iter().cloned().chain(extras).collect();
+            println!("| `{}` | {} | {} |", row.id, row.msg, all.join(" | "));
+        }
+        return;
+    }
     let mut line = format!("{:<id_width$}  {:<msg_width$}", "scenario", "msg");
     for ((peer, _), w) in columns.iter().zip(&widths) {
         line += &format!("  {peer:>w$}");
@@ -277,9 +306,23 @@ fn print_table(rows: &[Row], cell: impl Fn(&Cell) -> String, extra: &[Column<'_>
     }
 }
 
-/// The rate table (median, slowest and fastest round) and the CPU table of `rows`.
+/// The tables of `rows`: the select rows (other peers, other columns) apart from the rest.
 fn print_tables(rows: &[Row], rounds: usize) {
-    println!("Messages (round trips) per second: median of {rounds} rounds (slowest-fastest):");
+    let (select, plain): (Vec<&Row>, Vec<&Row>) =
+        rows.iter().partition(|r| r.id.starts_with("select_"));
+    for (group, title) in [(plain, ""), (select, "Select rows. ")] {
+        if !group.is_empty() {
+            let group: Vec<Row> = group.into_iter().cloned().collect();
+            print_group(&group, rounds, title);
+        }
+    }
+}
+
+/// The rate table (median, slowest and fastest round) and the CPU table of `rows`.
+fn print_group(rows: &[Row], rounds: usize, title: &str) {
+    println!(
+        "{title}Messages (round trips) per second: median of {rounds} rounds (slowest-fastest):"
+    );
     println!();
     let vs_best = |row: &Row| match (row.of("rendez"), row.best_peer()) {
         (Some(ours), Some(best)) => format!("{:.2} ({})", ours.median / best.median, best.peer),
@@ -307,7 +350,7 @@ fn print_tables(rows: &[Row], rounds: usize) {
         &extra,
     );
     println!();
-    println!("CPU time per message (round trip), µs, user + system of every thread, median round:");
+    println!("{title}CPU time per message (round trip), µs, user + system of every thread, median round:");
     println!();
     let cpu_vs_thriftiest = |row: &Row| match (row.of("rendez"), row.thriftiest_peer()) {
         (Some(ours), Some(best)) => format!("{:.2} ({})", ours.cpu_us / best.cpu_us, best.peer),
@@ -379,11 +422,43 @@ fn run_once(args: &[String]) {
     (case.run)();
 }
 
+/// `--polls [N]`: polls per send and per receive in the async rows (`benches/peers/polls.rs`).
+fn run_polls(args: &[String]) {
+    let n = match args {
+        [] => 100_000,
+        [n] => n.parse().expect("N: a number of messages"),
+        _ => {
+            eprintln!("usage: compare --polls [N] (messages per run, default 100000)");
+            std::process::exit(2)
+        }
+    };
+    println!(
+        "Polls per operation, {n} usize messages (round trips) per run, after a warm-up run\n"
+    );
+    println!("| scenario | peer | polls per send | sends done in one poll | polls per receive | receives done in one poll | msg/s (counted run) |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for row in polls::measure(n) {
+        println!(
+            "| `{}` | {} | {:.2} | {:.0}% | {:.2} | {:.0}% | {} |",
+            row.scenario,
+            row.peer,
+            row.send.0,
+            row.send.1 * 100.0,
+            row.recv.0,
+            row.recv.1 * 100.0,
+            rate(row.rate),
+        );
+    }
+}
+
 fn main() {
     load::burn_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "--once") {
         return run_once(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "--polls") {
+        return run_polls(&args[1..]);
     }
     let config = Config::from_env();
     println!("{} CPUs; peers take turns round by round\n", load::cpus());

@@ -591,7 +591,7 @@ fn share(k: usize, producers: usize, n: usize) -> std::ops::Range<usize> {
 }
 
 /// `producers` tasks send `n` messages in all to `consumers` tasks, on `rt`.
-fn async_stream<P: AsyncPeer, M: Msg>(
+pub fn async_stream<P: AsyncPeer, M: Msg>(
     rt: &Runtime,
     producers: usize,
     consumers: usize,
@@ -629,7 +629,7 @@ fn async_stream<P: AsyncPeer, M: Msg>(
 }
 
 /// `n` request/response round trips between two tasks over two channels, on `rt`.
-fn async_ping_pong<P: AsyncPeer, M: Msg>(rt: &Runtime, n: usize) -> Duration {
+pub fn async_ping_pong<P: AsyncPeer, M: Msg>(rt: &Runtime, n: usize) -> Duration {
     let (req_tx, mut req_rx) = P::channel::<M>();
     let (resp_tx, mut resp_rx) = P::channel::<M>();
     rt.block_on(async move {
