@@ -343,6 +343,53 @@ fn closed_watcher_dropped_while_the_channel_closes_leaves_the_others_whole() {
     });
 }
 
+// === a Receiver's stream ===
+
+/// Polls `rx` as a `Stream` once with a waker that does nothing.
+fn poll_next_once(rx: &mut rendez::Receiver<u32>) -> Poll<Option<u32>> {
+    let waker = Waker::from(StdArc::new(Ignore));
+    futures_core::Stream::poll_next(Pin::new(rx), &mut Context::from_waker(&waker))
+}
+
+#[test]
+fn a_stream_that_is_not_polled_again_holds_no_other_receive_back() {
+    model(|| {
+        let (tx, mut rx) = channel::<u32>();
+        let rx2 = rx.clone();
+        // Registered first in line, then never polled again (a `next()` dropped in a select).
+        assert_eq!(poll_next_once(&mut rx), Poll::Pending);
+        let receiver = thread::spawn(move || block_on(rx2.recv()));
+        let sender = thread::spawn(move || block_on(tx.send(5)));
+        // Whether the clone waited before the offer or came after it, it gets the message.
+        assert_eq!(receiver.join().unwrap(), Ok(5));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+        drop(rx);
+    });
+}
+
+#[test]
+fn an_alerted_stream_and_a_receive_race_for_one_message_and_one_of_them_gets_it() {
+    model_bounded(2, || {
+        let (tx, mut rx) = channel::<u32>();
+        let rx2 = rx.clone();
+        assert_eq!(poll_next_once(&mut rx), Poll::Pending);
+        let streamer = thread::spawn(move || {
+            block_on(std::future::poll_fn(|cx| {
+                futures_core::Stream::poll_next(Pin::new(&mut rx), cx)
+            }))
+        });
+        let receiver = thread::spawn(move || block_on(rx2.recv()));
+        let sent = block_on(tx.send(5));
+        drop(tx); // closes: the one that did not get the message ends
+        let got = (streamer.join().unwrap(), receiver.join().unwrap());
+        assert!(
+            got == (Some(5), Err(RecvError)) || got == (None, Ok(5)),
+            "delivered {got:?}"
+        );
+        assert_eq!(sent, Ok(()));
+    });
+}
+
 // === the held try_send message ===
 
 #[test]
