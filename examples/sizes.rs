@@ -139,36 +139,18 @@ fn main() {
     }
 }
 
-/// The bare-metal program: it only keeps the size symbols alive for `llvm-nm`.
-#[cfg(all(target_os = "none", target_arch = "arm"))]
-#[cortex_m_rt::entry]
+/// The bare-metal program: it only keeps the size symbols alive for `llvm-nm` (it is never run).
+#[cfg(target_os = "none")]
+#[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
+#[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
 fn main() -> ! {
     symbols::keep();
     loop {
-        cortex_m::asm::wfi();
+        core::hint::spin_loop();
     }
 }
 
-/// The bare-metal program: it only keeps the size symbols alive for `llvm-nm`.
-#[cfg(all(target_os = "none", target_arch = "riscv32"))]
-#[riscv_rt::entry]
-fn main() -> ! {
-    symbols::keep();
-    loop {
-        riscv::asm::wfi();
-    }
-}
-
-#[cfg(all(target_os = "none", target_arch = "arm"))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    cortex_m::asm::udf()
-}
-
-#[cfg(all(target_os = "none", target_arch = "riscv32"))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {
-        riscv::asm::wfi();
-    }
-}
+// The flash-size programs' panic handler.
+#[cfg(target_os = "none")]
+#[path = "flash/panic.rs"]
+mod panic;
