@@ -136,7 +136,6 @@ fn rate(per_sec: f64) -> String {
 }
 
 /// One peer's figures in one row.
-#[derive(Clone)]
 struct Cell {
     peer: &'static str,
     /// Not a buffered reference.
@@ -150,7 +149,6 @@ struct Cell {
 }
 
 /// One measured row.
-#[derive(Clone)]
 struct Row {
     /// The scenario id.
     id: &'static str,
@@ -307,12 +305,11 @@ fn print_table(rows: &[Row], cell: impl Fn(&Cell) -> String, extra: &[Column<'_>
 }
 
 /// The tables of `rows`: the select rows (other peers, other columns) apart from the rest.
-fn print_tables(rows: &[Row], rounds: usize) {
-    let (select, plain): (Vec<&Row>, Vec<&Row>) =
-        rows.iter().partition(|r| r.id.starts_with("select_"));
+fn print_tables(rows: Vec<Row>, rounds: usize) {
+    let (select, plain): (Vec<Row>, Vec<Row>) =
+        rows.into_iter().partition(|r| r.id.starts_with("select_"));
     for (group, title) in [(plain, ""), (select, "Select rows. ")] {
         if !group.is_empty() {
-            let group: Vec<Row> = group.into_iter().cloned().collect();
             print_group(&group, rounds, title);
         }
     }
@@ -393,7 +390,7 @@ fn run(config: &Config, title: &str) {
         .collect();
     eprintln!(" {:.1} s", start.elapsed().as_secs_f64());
     println!();
-    print_tables(&rows, config.rounds);
+    print_tables(rows, config.rounds);
     println!();
 }
 

@@ -591,7 +591,7 @@ fn share(k: usize, producers: usize, n: usize) -> std::ops::Range<usize> {
 }
 
 /// `producers` tasks send `n` messages in all to `consumers` tasks, on `rt`.
-pub fn async_stream<P: AsyncPeer, M: Msg>(
+fn async_stream<P: AsyncPeer, M: Msg>(
     rt: &Runtime,
     producers: usize,
     consumers: usize,
@@ -629,7 +629,7 @@ pub fn async_stream<P: AsyncPeer, M: Msg>(
 }
 
 /// `n` request/response round trips between two tasks over two channels, on `rt`.
-pub fn async_ping_pong<P: AsyncPeer, M: Msg>(rt: &Runtime, n: usize) -> Duration {
+fn async_ping_pong<P: AsyncPeer, M: Msg>(rt: &Runtime, n: usize) -> Duration {
     let (req_tx, mut req_rx) = P::channel::<M>();
     let (resp_tx, mut resp_rx) = P::channel::<M>();
     rt.block_on(async move {
@@ -936,7 +936,7 @@ struct Runtimes {
 
 /// The async scenarios, each run for every [`AsyncPeer`].
 #[derive(Clone, Copy)]
-enum AsyncScenario {
+pub enum AsyncScenario {
     Spsc,
     Mpmc,
     /// [`MPMC_SIDES`] producers, one consumer.
@@ -955,7 +955,7 @@ enum BlockingScenario {
 }
 
 /// `scenario` for peer `P` with messages `M` on `rt`; `None` if `P` cannot take part.
-fn async_case<P: AsyncPeer, M: Msg>(
+pub fn async_case<P: AsyncPeer, M: Msg>(
     scenario: AsyncScenario,
     rt: &Arc<Runtime>,
     n: usize,

@@ -17,11 +17,10 @@ use std::marker::PhantomData;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
-use crate::peers::{self, AsyncPeer, Flume, Kanal, Msg, Peer, Rendez, StrictRef};
+use crate::peers::{self, AsyncPeer, AsyncScenario, Flume, Kanal, Msg, Peer, Rendez, StrictRef};
 
 /// What one kind of operation (send or receive) did over a run.
 struct Tally {
@@ -119,15 +118,14 @@ pub struct PollRow {
     pub rate: f64,
 }
 
-/// The scenarios measured: (name, producers, consumers, multi-thread runtime?); 0 producers
-/// stands for ping-pong.
-const SCENARIOS: [(&str, usize, usize, bool); 6] = [
-    ("async_spsc_mt", 1, 1, true),
-    ("async_spsc_ct", 1, 1, false),
-    ("async_mpmc4x4_mt", 4, 4, true),
-    ("async_mpmc4x4_ct", 4, 4, false),
-    ("async_mpsc4x1_mt", 4, 1, true),
-    ("pingpong_async_mt", 0, 0, true),
+/// The scenarios measured: (name, scenario, on the multi-thread runtime?).
+const SCENARIOS: [(&str, AsyncScenario, bool); 6] = [
+    ("async_spsc_mt", AsyncScenario::Spsc, true),
+    ("async_spsc_ct", AsyncScenario::Spsc, false),
+    ("async_mpmc4x4_mt", AsyncScenario::Mpmc, true),
+    ("async_mpmc4x4_ct", AsyncScenario::Mpmc, false),
+    ("async_mpsc4x1_mt", AsyncScenario::Mpsc, true),
+    ("pingpong_async_mt", AsyncScenario::PingPong, true),
 ];
 
 /// Runs every scenario once per peer, `n` messages (round trips) each, and counts the polls.
@@ -144,42 +142,30 @@ pub fn measure(n: usize) -> Vec<PollRow> {
             .expect("tokio runtime"),
     );
     let mut rows = Vec::new();
-    for (scenario, producers, consumers, mt) in SCENARIOS {
+    for (name, scenario, mt) in SCENARIOS {
         let rt = if mt { &multi } else { &current };
-        rows.extend(row::<Rendez>(scenario, rt, producers, consumers, n));
-        rows.extend(row::<StrictRef>(scenario, rt, producers, consumers, n));
-        rows.extend(row::<Flume>(scenario, rt, producers, consumers, n));
-        rows.extend(row::<Kanal>(scenario, rt, producers, consumers, n));
+        rows.extend(row::<Rendez>(name, scenario, rt, n));
+        rows.extend(row::<StrictRef>(name, scenario, rt, n));
+        rows.extend(row::<Flume>(name, scenario, rt, n));
+        rows.extend(row::<Kanal>(name, scenario, rt, n));
     }
     rows
 }
 
-/// One scenario for `P`, counted; `None` if `P` cannot take part.
+/// One scenario for `P` (the benchmarks' own case), counted; `None` if `P` cannot take part.
 fn row<P: AsyncPeer>(
-    scenario: &'static str,
-    rt: &Runtime,
-    producers: usize,
-    consumers: usize,
+    name: &'static str,
+    scenario: AsyncScenario,
+    rt: &Arc<Runtime>,
     n: usize,
 ) -> Option<PollRow> {
-    if (P::ONE_SENDER && producers > 1)
-        || (consumers > 1 && P::clone_rx(&P::channel::<usize>().1).is_none())
-    {
-        return None;
-    }
-    let run = || -> Duration {
-        if producers == 0 {
-            peers::async_ping_pong::<Counted<P>, usize>(rt, n)
-        } else {
-            peers::async_stream::<Counted<P>, usize>(rt, producers, consumers, n)
-        }
-    };
-    run(); // warm-up, not counted
+    let case = peers::async_case::<Counted<P>, usize>(scenario, rt, n)?;
+    (case.run)(); // warm-up, not counted
     SENDS.reset();
     RECVS.reset();
-    let elapsed = run();
+    let elapsed = (case.run)();
     Some(PollRow {
-        scenario,
+        scenario: name,
         peer: P::NAME,
         send: SENDS.read(),
         recv: RECVS.read(),
