@@ -29,6 +29,9 @@
 //! the channel is closed, any receive finding the held message (no receive may report the
 //! disconnection while it is undelivered). The notified receive then finds nothing and waits
 //! again, first in line, or reports the disconnection.
+//!
+//! What only select needs (claiming and pruning a select's arms, counting the offers an arm may
+//! take) is in `exchange/select_arms.rs`; this file keeps the lists, dispatch and the polls.
 
 use core::pin::Pin;
 use core::ptr::NonNull;
@@ -39,8 +42,11 @@ use crate::list::{CountedList, WaitList};
 use crate::lock::{Lock, Mutex};
 use crate::select::claim::Claim;
 use crate::sync::const_fn_unless_loom;
-use crate::waiter::{CloseWaiter, Receiving, RecvWaiter, SendWaiter, Sending, Waiter, Watching};
+use crate::waiter::{CloseWaiter, Receiving, RecvWaiter, SendWaiter, Sending, Watching};
 use crate::wake::{set_waker, NeedWaker, WakeBatch, CLOSE_BATCH, PASS};
+
+mod select_arms;
+use select_arms::claim_of;
 
 /// The state every party shares, guarded by the channel lock.
 pub(crate) struct Exchange<T> {
@@ -118,99 +124,6 @@ impl<T> Exchange<T> {
             return msg;
         }
         None
-    }
-
-    /// Offers a receive arm of the select owning `claim` could take: the held message and every
-    /// waiting send that is not an arm of the same select.
-    fn offers_for(&self, claim: NonNull<Claim>) -> usize {
-        let mut count = usize::from(self.held.is_some());
-        let mut cursor = self.senders.front();
-        while let Some(sender) = cursor {
-            // SAFETY: `sender` is linked, so it is valid and registered, and we hold the lock.
-            if unsafe { claim_of(sender) } != Some(claim) {
-                count += 1;
-            }
-            // SAFETY: as above.
-            cursor = unsafe { self.senders.next(sender) };
-        }
-        count
-    }
-
-    /// The first waiting receive that an unclaimed offer should go to. A select's receive arm is
-    /// passed over (it keeps its place) while the only offers are its own select's sends.
-    fn first_receiver_for_offers(&self) -> Option<NonNull<RecvWaiter<T>>> {
-        let mut cursor = self.receivers.front();
-        while let Some(receiver) = cursor {
-            // SAFETY: `receiver` is linked, so it is valid and registered, and we hold the lock.
-            match unsafe { claim_of(receiver) } {
-                // Only its own select's sends on offer: nothing for it. (With any other offer it
-                // is notified, even if that offer may go to a receive notified earlier: a spare
-                // wake-up is harmless, a missing one is not.)
-                Some(claim) if self.offers_for(claim) == 0 => {}
-                _ => return Some(receiver),
-            }
-            // SAFETY: as above.
-            cursor = unsafe { self.receivers.next(receiver) };
-        }
-        None
-    }
-
-    /// Whether a receive may complete `sender`: yes for a plain send; for a select's arm, only if
-    /// the select's claim is won for it.
-    ///
-    /// # Safety
-    ///
-    /// `sender` is valid and registered, and the caller holds the lock.
-    unsafe fn claim_send(sender: NonNull<SendWaiter<T>>) -> bool {
-        // SAFETY: per the caller.
-        let (node, slot) = unsafe { (sender.as_ref(), sender.as_ref().slot()) };
-        match slot.select {
-            None => true,
-            // SAFETY: a registered arm's claim is valid (a select withdraws its arms before its
-            // claim goes away).
-            Some(claim) => unsafe { claim.as_ref() }.try_claim(node.addr()),
-        }
-    }
-
-    /// Hands an unlinked select send arm back to its owner unstarted, message inside: its select
-    /// is busy or already decided, so it may not complete now. An owner that goes on waiting
-    /// registers it again; one that is done withdraws it and gets the message back.
-    ///
-    /// # Safety
-    ///
-    /// `sender` is valid, registered and no longer linked, and the caller holds the lock.
-    unsafe fn prune_send(sender: NonNull<SendWaiter<T>>) {
-        {
-            // SAFETY: per the caller.
-            let mut slot = unsafe { sender.as_ref().slot() };
-            debug_assert!(matches!(slot.state, Sending::WaitingForReceiver(_)));
-            slot.state.relabel(false);
-        }
-        // SAFETY: per the caller; nothing touches the node after this.
-        unsafe { SendWaiter::release(sender) };
-    }
-
-    /// Unlinks, from the front of the receivers' list, the arms of selects that another arm already
-    /// won (their owners are withdrawing them), so that the front is a receive that may still take
-    /// a message. Such arms further back are pruned when `dispatch` reaches them.
-    fn prune_decided_receivers(&mut self) {
-        while let Some(first) = self.receivers.front() {
-            {
-                // SAFETY: `first` is linked, so it is valid and registered, and we hold the lock.
-                let mut slot = unsafe { first.as_ref().slot() };
-                // SAFETY: a registered arm's claim is valid.
-                if !slot
-                    .select
-                    .is_some_and(|claim| unsafe { claim.as_ref() }.is_decided())
-                {
-                    return;
-                }
-                slot.state = Receiving::Init;
-            }
-            self.receivers.pop_front();
-            // SAFETY: it was linked and registered; nothing touches it after this.
-            unsafe { RecvWaiter::release(first) };
-        }
     }
 
     /// Hands `msg` straight to the first waiting receive if that is a blocked thread (which cannot
@@ -840,16 +753,6 @@ impl<T, L: Lock> Core<T, L> {
     pub(crate) fn take_held(&self) -> Option<T> {
         self.exchange.with(|ex| ex.held.take())
     }
-}
-
-/// The claim of the select `node` is an arm of, if any.
-///
-/// # Safety
-///
-/// `node` is valid and registered, and the caller holds the lock.
-unsafe fn claim_of<S>(node: NonNull<Waiter<S>>) -> Option<NonNull<Claim>> {
-    // SAFETY: per the caller.
-    unsafe { node.as_ref().slot() }.select
 }
 
 /// Ends a withdrawn send: its message, unless a receive took it. Leaves the state `Done`.
