@@ -218,6 +218,8 @@ mod receiver;
 mod sender;
 #[cfg(feature = "sink")]
 mod sink;
+#[cfg(all(feature = "std", not(rendez_loom)))]
+mod spin;
 #[cfg(feature = "alloc")]
 mod weak;
 
