@@ -3,6 +3,7 @@
 //! Waking outside the critical section keeps it short (the woken task does not run into a held
 //! lock) and means no user code (a waker's `wake` or `drop`) ever runs while the lock is held.
 
+use core::mem::MaybeUninit;
 use core::task::Waker;
 
 /// A registration needs a clone of the task's waker, to be made outside the lock.
@@ -36,9 +37,13 @@ pub(crate) const PASS: usize = 16;
 pub(crate) const CLOSE_BATCH: usize = 8;
 
 /// Wakers to wake once the lock is released. Dropping the batch wakes them.
+///
+/// The wakers sit in `MaybeUninit` slots, `len` saying how many are filled: every operation builds
+/// and drops a batch, and `Option` slots would make each drop test every slot again after
+/// `wake_all` emptied them.
 pub(crate) struct WakeBatch<const N: usize = OPERATION> {
-    /// The wakers to wake, in `wakers[..len]`.
-    wakers: [Option<Waker>; N],
+    /// The wakers to wake: `wakers[..len]` are initialised, the rest are not.
+    wakers: [MaybeUninit<Waker>; N],
     /// How many entries of `wakers` are filled.
     len: usize,
     /// A waker replaced by a newer one: dropped, not woken, after the lock is released.
@@ -49,7 +54,7 @@ impl<const N: usize> WakeBatch<N> {
     /// An empty batch.
     pub(crate) const fn new() -> Self {
         WakeBatch {
-            wakers: [const { None }; N],
+            wakers: [const { MaybeUninit::uninit() }; N],
             len: 0,
             displaced: None,
         }
@@ -73,9 +78,21 @@ impl<const N: usize> WakeBatch<N> {
     pub(crate) fn push(&mut self, waker: Option<Waker>) {
         if let Some(waker) = waker {
             assert!(!self.is_full(), "rendez: wake batch overflow");
-            self.wakers[self.len] = Some(waker);
+            // `wakers[len]` is not initialised (nothing to drop); it is once `len` counts it.
+            self.wakers[self.len].write(waker);
             self.len += 1;
         }
+    }
+
+    /// Takes the last collected waker out of the batch.
+    fn pop(&mut self) -> Option<Waker> {
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        // SAFETY: `wakers[..len]` were initialised (by `push`), so the one at the old `len - 1`
+        // is; with `len` lowered it no longer counts as filled, so it is read out exactly once.
+        Some(unsafe { self.wakers[self.len].assume_init_read() })
     }
 
     /// Under the lock: makes `waker` the one registered in `slot`. Nothing to do if the slot's
@@ -107,15 +124,11 @@ impl<const N: usize> WakeBatch<N> {
     /// Moves the collected wakers into `later`, to be woken with it; if it is full, wakes them
     /// now. Moving a waker runs no user code.
     pub(crate) fn defer_to<const M: usize>(&mut self, later: &mut WakeBatch<M>) {
-        while self.len > 0 {
-            self.len -= 1;
-            let waker = self.wakers[self.len].take();
+        while let Some(waker) = self.pop() {
             if later.is_full() {
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
+                waker.wake();
             } else {
-                later.push(waker);
+                later.push(Some(waker));
             }
         }
     }
@@ -134,13 +147,10 @@ impl<const N: usize> WakeBatch<N> {
             }
         }
 
-        while self.len > 0 {
-            self.len -= 1;
-            if let Some(waker) = self.wakers[self.len].take() {
-                let rest = Rest(self);
-                waker.wake();
-                core::mem::forget(rest);
-            }
+        while let Some(waker) = self.pop() {
+            let rest = Rest(self);
+            waker.wake();
+            core::mem::forget(rest);
         }
     }
 }
@@ -148,6 +158,7 @@ impl<const N: usize> WakeBatch<N> {
 impl<const N: usize> Drop for WakeBatch<N> {
     fn drop(&mut self) {
         self.wake_all();
+        // Every slot is uninitialised again (`len` is 0): nothing of `wakers` is left to drop.
         // `displaced` drops after the wakers are woken, outside the lock.
     }
 }
