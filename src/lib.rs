@@ -50,7 +50,7 @@
 //!
 //! # Overview
 //!
-//! - [`channel`] makes a channel with counted handles, [`Sender`] and [`Receiver`] (`Clone`,
+//! - [`channel`](fn@channel) makes a channel with counted handles, [`Sender`] and [`Receiver`] (`Clone`,
 //!   `Send`, `Sync`). It closes when every `Sender` or every `Receiver` is dropped, or on
 //!   `close()`. A `Receiver` is also a [`Stream`](futures_core::Stream).
 //! - [`Channel`] is the whole channel by value, with a `const fn new`, for a `static` and for
@@ -140,7 +140,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `std` | yes | blocking calls (`send_blocking`, `recv_timeout`, `recv_deadline`, `for msg in &rx`, …) and the `StdLock` lock; implies `alloc` |
-//! | `alloc` | yes | [`channel`], [`channel_with`], the counted handles, their weak forms and the owned futures |
+//! | `alloc` | yes | [`channel`](fn@channel), [`channel_with`], the counted handles, their weak forms and the owned futures |
 //! | `critical-section` | no | `lock::CriticalSectionLock`, for channels an interrupt handler uses |
 //! | `sink` | no | `futures_sink::Sink` for [`Sender`] |
 //!

@@ -19,7 +19,7 @@ use crate::sync::{Arc, Ordering};
 use crate::waiter::{Owner, Receiving, RecvWaiter};
 use crate::weak::WeakReceiver;
 
-/// The receiving half of a channel made by [`channel`](crate::channel). Clone it to receive from
+/// The receiving half of a channel made by [`channel`](fn@crate::channel). Clone it to receive from
 /// many tasks or threads; the channel closes when the last `Receiver` is dropped.
 ///
 /// It is also a [`Stream`] of messages that ends when the channel is closed.

@@ -11,7 +11,7 @@ use crate::send::SendFut;
 use crate::sync::{Arc, Ordering};
 use crate::weak::WeakSender;
 
-/// The sending half of a channel made by [`channel`](crate::channel). Clone it to send from many
+/// The sending half of a channel made by [`channel`](fn@crate::channel). Clone it to send from many
 /// tasks or threads; the channel closes when the last `Sender` is dropped.
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub struct Sender<T, L: Lock = DefaultLock> {
