@@ -9,6 +9,7 @@
 //! cargo run --release --example compare -- --load all         # ... under quiet, busy, bursty, pinned
 //! cargo run --release --example compare -- --markdown         # the tables as the README has them
 //! cargo run --release --example compare -- --polls            # polls per send / receive, async rows
+//! cargo run --release --example compare -- --hold-load busy    # a load until stdin closes (.ci/ab)
 //! .ci/instructions                                            # instructions per message (callgrind)
 //! ```
 //!
@@ -419,6 +420,24 @@ fn run_once(args: &[String]) {
     (case.run)();
 }
 
+/// `--hold-load L`: starts load `L` (busy or bursty), prints `ready` once it runs, and holds it
+/// until its standard input is closed, for `.ci/ab`, whose runs are other processes. Closing
+/// stdin, not a signal, ends it, so the burners go with it even if its caller is killed.
+fn hold_load(args: &[String]) {
+    let load = match args {
+        [name] => Load::parse(name).filter(|l| matches!(l, Load::Busy | Load::Bursty)),
+        _ => None,
+    };
+    let Some(load) = load else {
+        eprintln!("usage: compare --hold-load busy|bursty (until stdin is closed)");
+        std::process::exit(2)
+    };
+    let _burner = load.start();
+    println!("ready");
+    // Returns at end of input (or on an error reading it): either way, time to stop.
+    let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+}
+
 /// `--polls [N]`: polls per send and per receive in the async rows (`benches/peers/polls.rs`).
 fn run_polls(args: &[String]) {
     let n = match args {
@@ -456,6 +475,9 @@ fn main() {
     }
     if args.first().is_some_and(|a| a == "--polls") {
         return run_polls(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "--hold-load") {
+        return hold_load(&args[1..]);
     }
     let config = Config::from_env();
     println!("{} CPUs; peers take turns round by round\n", load::cpus());
