@@ -9,7 +9,8 @@ use pin_project_lite::pin_project;
 
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
-use crate::waiter::{Owner, Receiving, RecvWaiter};
+use crate::message::RecvNode;
+use crate::waiter::Owner;
 
 pin_project! {
     /// The messages received on a [`Channel`](crate::Channel), as a [`Stream`] (and
@@ -46,7 +47,7 @@ pin_project! {
         // Whether it has returned `None`.
         terminated: bool,
         #[pin]
-        waiter: RecvWaiter<T>,
+        waiter: RecvNode<T>,
     }
 
     impl<'a, T, L: Lock> PinnedDrop for ChannelStream<'a, T, L> {
@@ -64,7 +65,7 @@ impl<'a, T, L: Lock> ChannelStream<'a, T, L> {
         ChannelStream {
             core,
             terminated: false,
-            waiter: RecvWaiter::with_owner(Receiving::Init, Owner::Stream),
+            waiter: RecvNode::new(Owner::Stream),
         }
     }
 }

@@ -190,6 +190,7 @@ mod error;
 mod exchange;
 mod list;
 pub mod lock;
+mod message;
 mod recv;
 mod select;
 mod send;

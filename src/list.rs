@@ -212,7 +212,7 @@ mod tests {
         let mut out = alloc::vec::Vec::new();
         while let Some(n) = list.pop_front() {
             // SAFETY: the test owns every node and nothing else touches them.
-            out.push(unsafe { n.as_ref().slot().state });
+            out.push(unsafe { n.as_ref().state() });
         }
         out
     }

@@ -16,8 +16,9 @@ use pin_project_lite::pin_project;
 use crate::channel::Shared;
 use crate::error::{RecvError, SendError};
 use crate::lock::{DefaultLock, Lock};
+use crate::message::{RecvNode, SendNode};
 use crate::sync::Arc;
-use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending};
+use crate::waiter::Owner;
 use crate::{Receiver, Sender};
 
 // === sending ===
@@ -49,7 +50,7 @@ pin_project! {
         // Whether it resolved or was cancelled.
         done: bool,
         #[pin]
-        waiter: SendWaiter<T>,
+        waiter: SendNode<T>,
     }
 
     impl<T, L: Lock> PinnedDrop for SendOwned<T, L> {
@@ -71,7 +72,7 @@ impl<T, L: Lock> SendOwned<T, L> {
         SendOwned {
             shared: sender.shared.clone(),
             done: false,
-            waiter: SendWaiter::new(Sending::Init(msg), false),
+            waiter: SendNode::new(Some(msg), Owner::Task),
         }
     }
 
@@ -163,7 +164,7 @@ pin_project! {
         // Whether it has resolved; a resolved receive must not start another one.
         done: bool,
         #[pin]
-        waiter: RecvWaiter<T>,
+        waiter: RecvNode<T>,
     }
 
     impl<T, L: Lock> PinnedDrop for RecvOwned<T, L> {
@@ -184,7 +185,7 @@ impl<T, L: Lock> RecvOwned<T, L> {
         RecvOwned {
             shared: receiver.shared.clone(),
             done: false,
-            waiter: RecvWaiter::new(Receiving::Init, false),
+            waiter: RecvNode::new(Owner::Task),
         }
     }
 }

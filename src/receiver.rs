@@ -13,10 +13,11 @@ use crate::error::TryRecvError;
 #[cfg(feature = "std")]
 use crate::iter::{Iter, TryIter};
 use crate::lock::{DefaultLock, Lock};
+use crate::message::RecvNode;
 use crate::owned::RecvOwned;
 use crate::recv::RecvFut;
 use crate::sync::{Arc, Ordering};
-use crate::waiter::{Owner, Receiving, RecvWaiter};
+use crate::waiter::Owner;
 use crate::weak::WeakReceiver;
 
 /// The receiving half of a channel made by [`channel`](fn@crate::channel). Clone it to receive from
@@ -50,7 +51,7 @@ pub struct Receiver<T, L: Lock = DefaultLock> {
     pub(crate) shared: Arc<Shared<T, L>>,
     /// The waiter node `poll_next` uses, allocated with the handle so that streaming allocates
     /// nothing per message. It stays registered between `poll_next` calls that return `Pending`.
-    stream: Pin<Box<RecvWaiter<T>>>,
+    stream: Pin<Box<RecvNode<T>>>,
     /// Whether the stream has returned `None`.
     terminated: bool,
 }
@@ -60,7 +61,7 @@ impl<T, L: Lock> Receiver<T, L> {
     pub(crate) fn new(shared: Arc<Shared<T, L>>) -> Self {
         Receiver {
             shared,
-            stream: Box::pin(RecvWaiter::with_owner(Receiving::Init, Owner::Stream)),
+            stream: Box::pin(RecvNode::new(Owner::Stream)),
             terminated: false,
         }
     }

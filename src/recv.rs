@@ -12,8 +12,9 @@ use pin_project_lite::pin_project;
 use crate::error::{RecvError, TryRecvError};
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
+use crate::message::RecvNode;
 use crate::select::claim::Claim;
-use crate::waiter::{Receiving, RecvWaiter};
+use crate::waiter::Owner;
 use crate::wake::{WakeBatch, PASS};
 
 pin_project! {
@@ -63,7 +64,7 @@ pin_project! {
         // Whether it has resolved; a resolved receive must not start another one.
         done: bool,
         #[pin]
-        waiter: RecvWaiter<T>,
+        waiter: RecvNode<T>,
     }
 
     impl<'a, T, L: Lock> PinnedDrop for RecvFut<'a, T, L> {
@@ -83,7 +84,7 @@ impl<'a, T, L: Lock> RecvFut<'a, T, L> {
         RecvFut {
             core,
             done: false,
-            waiter: RecvWaiter::new(Receiving::Init, blocking),
+            waiter: RecvNode::new(Owner::task_or_thread(blocking)),
         }
     }
 
@@ -151,7 +152,7 @@ impl<T, L: Lock> RecvFut<'_, T, L> {
     }
 
     /// The node, as the select's claim names it.
-    pub(crate) fn node(&self) -> &RecvWaiter<T> {
+    pub(crate) fn node(&self) -> &RecvNode<T> {
         &self.waiter
     }
 }

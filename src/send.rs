@@ -12,8 +12,9 @@ use pin_project_lite::pin_project;
 use crate::error::{SendError, TrySendError};
 use crate::exchange::Core;
 use crate::lock::{DefaultLock, Lock};
+use crate::message::SendNode;
 use crate::select::claim::Claim;
-use crate::waiter::{SendWaiter, Sending};
+use crate::waiter::{Owner, Sending};
 use crate::wake::{WakeBatch, PASS};
 
 pin_project! {
@@ -48,7 +49,7 @@ pin_project! {
         // `is_terminated(&self)` may read without touching the node.
         done: bool,
         #[pin]
-        waiter: SendWaiter<T>,
+        waiter: SendNode<T>,
     }
 
     impl<'a, T, L: Lock> PinnedDrop for SendFut<'a, T, L> {
@@ -66,7 +67,7 @@ impl<'a, T, L: Lock> SendFut<'a, T, L> {
         SendFut {
             core,
             done: false,
-            waiter: SendWaiter::new(Sending::Init(msg), blocking),
+            waiter: SendNode::new(Some(msg), Owner::task_or_thread(blocking)),
         }
     }
 
@@ -114,16 +115,19 @@ impl<T, L: Lock> SendFut<'_, T, L> {
             !this.waiter.is_registered(),
             "rendez: select arm is waiting"
         );
-        // SAFETY: unregistered, so the owner (us) has the only access to the slot.
-        let mut slot = unsafe { this.waiter.slot() };
-        let Sending::Init(msg) = core::mem::replace(&mut slot.state, Sending::Done) else {
+        // SAFETY: unregistered, so the owner (us) has the only access to the node.
+        if unsafe { this.waiter.state() } != Sending::Init {
             return None; // spent: it has no message to send
-        };
+        }
+        // SAFETY: as above; `Init` holds the message, and `put` below gives it back.
+        let msg =
+            unsafe { this.waiter.take() }.expect("rendez: an unstarted send holds its message");
         let result = match this.core.try_send(msg) {
             Ok(()) => Ok(()),
             Err(TrySendError::Disconnected(msg)) => Err(SendError(msg)),
             Err(TrySendError::Full(msg)) => {
-                slot.state = Sending::Init(msg);
+                // SAFETY: as above; `take` left it `Done`.
+                unsafe { this.waiter.put(msg) };
                 return None;
             }
         };
@@ -149,8 +153,9 @@ impl<T, L: Lock> SendFut<'_, T, L> {
     pub(crate) fn withdraw(self: Pin<&mut Self>) {
         let this = self.project();
         if let Some(msg) = this.core.cancel_send(this.waiter.as_ref()) {
-            // SAFETY: `cancel_send` left the node unregistered: the owner has the only access.
-            unsafe { this.waiter.slot() }.state = Sending::Init(msg);
+            // SAFETY: `cancel_send` left the node unregistered and `Done`: the owner has the only
+            // access.
+            unsafe { this.waiter.put(msg) };
         }
     }
 
@@ -169,11 +174,11 @@ impl<T, L: Lock> SendFut<'_, T, L> {
             return true;
         }
         // SAFETY: unregistered, so the owner (us) has the only access to the slot.
-        !matches!(unsafe { self.waiter.slot() }.state, Sending::Done)
+        (unsafe { self.waiter.state() }) != Sending::Done
     }
 
     /// The node, as the select's claim names it.
-    pub(crate) fn node(&self) -> &SendWaiter<T> {
+    pub(crate) fn node(&self) -> &SendNode<T> {
         &self.waiter
     }
 }

@@ -19,7 +19,7 @@ pub struct Sender<T, L: Lock = DefaultLock> {
     pub(crate) shared: Arc<Shared<T, L>>,
     /// The `Sink`'s message in flight; allocated on the handle's first `start_send`.
     #[cfg(feature = "sink")]
-    pub(crate) sink: Option<core::pin::Pin<alloc::boxed::Box<crate::waiter::SendWaiter<T>>>>,
+    pub(crate) sink: Option<core::pin::Pin<alloc::boxed::Box<crate::message::SendNode<T>>>>,
 }
 
 impl<T, L: Lock> Sender<T, L> {

@@ -12,7 +12,8 @@ use futures_sink::Sink;
 
 use crate::error::SendError;
 use crate::lock::Lock;
-use crate::waiter::{SendWaiter, Sending};
+use crate::message::SendNode;
+use crate::waiter::{Owner, Sending};
 use crate::Sender;
 
 impl<T, L: Lock> Sender<T, L> {
@@ -24,7 +25,7 @@ impl<T, L: Lock> Sender<T, L> {
         if !node.is_registered() {
             // SAFETY: unregistered, so this handle (its owner, reached through `&mut self`) has
             // the only access to the slot.
-            if let Sending::Done = unsafe { node.slot() }.state {
+            if unsafe { node.state() } == Sending::Done {
                 return Poll::Ready(Ok(()));
             }
         }
@@ -73,17 +74,17 @@ impl<T, L: Lock> Sink<T> for Sender<T, L> {
         }
         let node = this
             .sink
-            .get_or_insert_with(|| Box::pin(SendWaiter::new(Sending::Done, false)));
+            .get_or_insert_with(|| Box::pin(SendNode::new(None, Owner::Task)));
         let idle = !node.is_registered() && {
             // SAFETY: unregistered, so this handle has the only access to the slot.
-            matches!(unsafe { node.slot() }.state, Sending::Done)
+            (unsafe { node.state() }) == Sending::Done
         };
         assert!(
             idle,
             "rendez: start_send while a message is in flight; call poll_ready first"
         );
-        // SAFETY: as above; the node stays unregistered until it is polled.
-        unsafe { node.slot() }.state = Sending::Init(msg);
+        // SAFETY: as above (and `Done`); the node stays unregistered until it is polled.
+        unsafe { node.put(msg) };
         Ok(())
     }
 

@@ -3,9 +3,10 @@
 //!
 //! Who may touch what:
 //! - `links` belong to the [`WaitList`](crate::list::WaitList) the node is in, under the channel lock.
-//! - `slot` (the state and the waker) is touched under the channel lock while the node is
-//!   *registered*; before registration and after its owner has seen the outcome, only the owner
-//!   touches it.
+//! - `slot` (the waker and the claim) and `state` are touched under the channel lock while the
+//!   node is *registered*; before registration and after its owner has seen the outcome, only the
+//!   owner touches them. The message cell next to a send's or receive's node follows the same
+//!   rule (see [`crate::message`]).
 //! - `registered` is written by the owner, inside the channel's critical sections once the node
 //!   may be shared (an atomic, so that a `Receiver` may withdraw its stream node through `&self`).
 //!   A peer that finishes a *send* clears it instead ([`Waiter::release`]), as its last access:
@@ -17,76 +18,54 @@
 //! Select reshaped this node: a node now says which select it belongs to (`Slot::select`), and
 //! a receive node can be released by a peer, not only by its owner. The states stayed the same;
 //! a pruned node is simply back in `Init`.
+//!
+//! Compiling the exchange once for every message type reshaped it again: the states no longer
+//! carry the message (`Sending::Init(T)` became `Sending::Init` and a full message cell), so this
+//! node, the lists and the whole exchange are the same code for every `T`; the typed nodes in
+//! `message.rs` put a message cell next to it.
 
 use core::marker::PhantomPinned;
+use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 use core::task::Waker;
 
 use crate::select::claim::Claim;
 use crate::sync::{const_fn_unless_loom, AtomicBool, CellMut, Ordering, UnsafeCell};
 
-/// The state of a send, the sender's half of the seed's exchange slot.
-pub(crate) enum Sending<T> {
+/// The state of a send, the sender's half of the seed's exchange slot. The message itself is in
+/// the node's message cell ([`SendNode`](crate::message::SendNode)), which is full exactly in the
+/// states that [`Sending::holds_msg`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sending {
     /// Not yet offered: the future alone holds the message.
-    /// → `WaitingForReceiver` when it registers; → `Done` if the channel is closed.
-    Init(T),
+    /// → `WaitingForReceiver` when it registers; → `Disconnected` if the channel is closed.
+    Init,
     /// In the senders' list with its message, waiting for a receive to take it.
     /// → `ReceiverFinishedFirst` when a receive takes it; → `Disconnected` on close.
-    WaitingForReceiver(T),
+    WaitingForReceiver,
     /// A receive took the message, unlinked the node and released it to its owner; the send
     /// completes on its next poll, without the lock. → `Done`.
     ReceiverFinishedFirst,
-    /// The channel closed while the message waited; unlinked and released, the message goes back
-    /// to the sender. → `Done`.
-    Disconnected(T),
-    /// The outcome was returned (or the future was cancelled); nothing is left.
+    /// The channel closed while the message waited (or before it was offered); the message goes
+    /// back to the sender. → `Done`.
+    Disconnected,
+    /// The outcome was returned (or the future was cancelled); the cell is empty.
     Done,
 }
 
-impl<T> Sending<T> {
-    /// Moves the message out of a state that holds one and leaves `next` in its place; `None`,
-    /// with the state unchanged, if it holds none.
-    ///
-    /// Unlike `mem::replace` and a match, which copy the whole state to a temporary and then the
-    /// message out of it, this moves the message once, straight into the result: messages are
-    /// moved by value, and a large one costs a copy per move.
-    pub(crate) fn take_msg(&mut self, next: Sending<T>) -> Option<T> {
-        let msg = match self {
-            // SAFETY: `msg` is an initialised message; the state it is in is overwritten below
-            // without being dropped, so the message is moved out, not duplicated.
-            Sending::Init(msg) | Sending::WaitingForReceiver(msg) | Sending::Disconnected(msg) => unsafe {
-                core::ptr::read(msg)
-            },
-            Sending::ReceiverFinishedFirst | Sending::Done => return None,
-        };
-        // SAFETY: the only owned part of the old state, its message, was moved out above, so
-        // overwriting it without a drop loses nothing; nothing between the two can panic.
-        unsafe { core::ptr::write(self, next) };
-        Some(msg)
-    }
-
-    /// `Init(msg)` becomes `WaitingForReceiver(msg)` and back, as `offer` says, the message moved
-    /// as little as the compiler can manage (the two have the same shape). Other states stay.
-    pub(crate) fn relabel(&mut self, offer: bool) {
-        let msg = match (&mut *self, offer) {
-            // SAFETY: as in `take_msg`: moved out here, its old place overwritten without a drop.
-            (Sending::Init(msg), true) | (Sending::WaitingForReceiver(msg), false) => unsafe {
-                core::ptr::read(msg)
-            },
-            _ => return,
-        };
-        let next = if offer {
-            Sending::WaitingForReceiver(msg)
-        } else {
-            Sending::Init(msg)
-        };
-        // SAFETY: as in `take_msg`.
-        unsafe { core::ptr::write(self, next) };
+impl Sending {
+    /// Whether the node's message cell holds the message in this state.
+    pub(crate) fn holds_msg(self) -> bool {
+        matches!(
+            self,
+            Sending::Init | Sending::WaitingForReceiver | Sending::Disconnected
+        )
     }
 }
 
 /// The state of a receive, the receiver's half of the seed's exchange slot.
-pub(crate) enum Receiving<T> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Receiving {
     /// Not waiting. → `WaitingForSender` when it registers.
     Init,
     /// In the receivers' list, waiting for a message to be offered.
@@ -100,9 +79,10 @@ pub(crate) enum Receiving<T> {
     /// that is not being polled holds no one back: the next receive was notified as well, and
     /// whoever polls first takes the offer. → `Init` when polled or cancelled (no turn to pass).
     Alerted,
-    /// Blocking receivers only: a sender handed the message over directly and unlinked the node.
+    /// Blocking receivers only: a sender handed the message over directly, into the node's
+    /// message cell ([`RecvNode`](crate::message::RecvNode)), and unlinked the node.
     /// → `Init` when the owner takes it.
-    SenderFinishedFirst(T),
+    SenderFinishedFirst,
     /// Unlinked because the channel closed. → `Init`.
     Disconnected,
 }
@@ -126,11 +106,9 @@ pub(crate) struct Links<S> {
     pub(crate) next: Option<NonNull<Waiter<S>>>,
 }
 
-/// What a waiter shares with the channel: its state, the waker to wake it with, and the select
-/// it is an arm of.
-pub(crate) struct Slot<S> {
-    /// Where the operation stands (a [`Sending`] or a [`Receiving`]).
-    pub(crate) state: S,
+/// What a waiter shares with the channel besides its state: the waker to wake it with, and the
+/// select it is an arm of.
+pub(crate) struct Slot {
     /// The waker of the latest poll; taken by whoever completes or notifies the waiter.
     pub(crate) waker: Option<Waker>,
     /// For an arm of a select, its claim: a peer completes this node only after winning the
@@ -139,14 +117,20 @@ pub(crate) struct Slot<S> {
     pub(crate) select: Option<NonNull<Claim>>,
 }
 
-/// A pinned node for one waiting operation.
+/// A pinned node for one waiting operation. It does not depend on the message type: a send's or
+/// receive's message is in a cell next to it (see [`crate::message`]).
 pub(crate) struct Waiter<S> {
     /// List links, owned by the list the node is in.
     links: UnsafeCell<Links<S>>,
-    /// State and waker; see the module docs for who may touch them when.
-    slot: UnsafeCell<Slot<S>>,
+    /// Waker and claim; see the module docs for who may touch them when. Dropped by
+    /// [`drop_slot`], one function for every node, rather than by drop glue in every future.
+    slot: UnsafeCell<ManuallyDrop<Slot>>,
+    /// Where the operation stands (a [`Sending`], [`Receiving`] or [`Watching`]); touched like
+    /// `slot`. A cell of its own, so that the one-byte state packs with the flags below instead of
+    /// padding the slot.
+    state: UnsafeCell<S>,
     /// Whether the channel may hold a pointer to this node. While `false` the owner has exclusive
-    /// access to `slot`.
+    /// access to `slot` and `state`.
     registered: AtomicBool,
     /// Who waits on the node, which decides how a peer may serve it.
     owner: Owner,
@@ -168,10 +152,36 @@ pub(crate) enum Owner {
     Stream,
 }
 
-/// A waiting send.
-pub(crate) type SendWaiter<T> = Waiter<Sending<T>>;
-/// A waiting receive.
-pub(crate) type RecvWaiter<T> = Waiter<Receiving<T>>;
+impl<S> Drop for Waiter<S> {
+    fn drop(&mut self) {
+        drop_slot(&mut self.slot);
+    }
+}
+
+/// Drops a node's slot (the waker of its last poll): out of line, so that each future's drop is
+/// a call rather than a copy of the waker's drop (flash on a microcontroller).
+#[inline(never)]
+fn drop_slot(slot: &mut UnsafeCell<ManuallyDrop<Slot>>) {
+    // SAFETY: `&mut` to a node being dropped: no one else can reach it (a registered node is
+    // withdrawn by its owner before it is dropped), and the slot is dropped only here, once.
+    unsafe { ManuallyDrop::drop(&mut slot.borrow_mut()) };
+}
+
+impl Owner {
+    /// A blocked thread's if `blocking`, else a task's.
+    pub(crate) fn task_or_thread(blocking: bool) -> Owner {
+        if blocking {
+            Owner::Thread
+        } else {
+            Owner::Task
+        }
+    }
+}
+
+/// A waiting send's node (its message is next to it, in a [`SendNode`](crate::message::SendNode)).
+pub(crate) type SendWaiter = Waiter<Sending>;
+/// A waiting receive's node (in a [`RecvNode`](crate::message::RecvNode)).
+pub(crate) type RecvWaiter = Waiter<Receiving>;
 /// A `closed()` future's node. It does not depend on the message type.
 pub(crate) type CloseWaiter = Waiter<Watching>;
 
@@ -191,11 +201,11 @@ impl<S> Waiter<S> {
                     prev: None,
                     next: None,
                 }),
-                slot: UnsafeCell::new(Slot {
-                    state,
+                slot: UnsafeCell::new(ManuallyDrop::new(Slot {
                     waker: None,
                     select: None,
-                }),
+                })),
+                state: UnsafeCell::new(state),
                 registered: AtomicBool::new(false),
                 owner,
                 _pinned: PhantomPinned,
@@ -205,7 +215,9 @@ impl<S> Waiter<S> {
 
     /// Whether the owner of this node is a blocked thread.
     pub(crate) fn is_blocking(&self) -> bool {
-        self.owner == Owner::Thread
+        // Without `std` no thread blocks (the blocking calls need it): saying so here lets the
+        // compiler drop the exchange's handoff paths from a microcontroller's flash.
+        cfg!(feature = "std") && self.owner == Owner::Thread
     }
 
     /// Whether the node is a `Receiver`'s stream.
@@ -255,14 +267,36 @@ impl<S> Waiter<S> {
         unsafe { self.links.borrow_mut() }
     }
 
-    /// The node's state and waker.
+    /// The node's waker and claim.
     ///
     /// # Safety
     ///
     /// The caller holds the channel lock, or owns the node while it is not registered, and no
     /// other reference to the slot is alive while the returned one is.
-    pub(crate) unsafe fn slot(&self) -> CellMut<'_, Slot<S>> {
+    pub(crate) unsafe fn slot(&self) -> CellMut<'_, ManuallyDrop<Slot>> {
         // SAFETY: exclusivity is the caller's obligation, stated above.
         unsafe { self.slot.borrow_mut() }
+    }
+}
+
+impl<S: Copy> Waiter<S> {
+    /// The node's state.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Waiter::slot`]: the caller holds the channel lock, or owns the unregistered node.
+    pub(crate) unsafe fn state(&self) -> S {
+        // SAFETY: per the caller; the access ends with this statement.
+        *unsafe { self.state.borrow_mut() }
+    }
+
+    /// Sets the node's state.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Waiter::state`].
+    pub(crate) unsafe fn set_state(&self, state: S) {
+        // SAFETY: per the caller; the access ends with this statement.
+        *unsafe { self.state.borrow_mut() } = state;
     }
 }

@@ -13,6 +13,10 @@ pub(crate) struct NeedWaker;
 /// Before the lock, for a node that only its owner can reach (not registered): makes `waker` the
 /// one in `slot`, cloning it only if the slot's waker would wake another task. The clone and the
 /// drop of the replaced waker run here, outside every critical section.
+///
+/// Out of line, as [`WakeBatch::wake_all`] is: every operation calls them, and a copy of their
+/// waker calls in each would cost a microcontroller's flash more than the call costs anyone.
+#[inline(never)]
 pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
     if !slot
         .as_ref()
@@ -138,6 +142,7 @@ impl<const N: usize> WakeBatch<N> {
     /// during that aborts, as any panic during unwinding does).
     ///
     /// Taking `&mut self` rather than consuming the batch spares a copy of it per operation.
+    #[inline(never)]
     pub(crate) fn wake_all(&mut self) {
         /// Wakes whatever is left if the current `wake` call unwinds.
         struct Rest<'a, const N: usize>(&'a mut WakeBatch<N>);

@@ -103,6 +103,26 @@ fn receive_that_wakes_a_send_with_a_panicking_waker_panics_and_the_send_complete
 }
 
 #[test]
+fn try_recv_that_wakes_a_send_with_a_panicking_waker_drops_the_message_it_took_exactly_once() {
+    let log = DropLog::new();
+    let (tx, rx) = channel::<Tracked>();
+    let mut send = pin!(tx.send(Tracked::new(1, &log)));
+    assert!(matches!(
+        poll_with(send.as_mut(), &panicking_waker()),
+        Ok(Poll::Pending)
+    ));
+
+    // `try_recv` took the message, then waking its send panicked: the message it was about to
+    // return is dropped while unwinding, once, and not left behind in the channel.
+    assert!(catch_unwind(AssertUnwindSafe(|| rx.try_recv())).is_err());
+    assert_eq!(log.dropped(), 1);
+    assert_eq!(TestWaker::new().poll(send.as_mut()), Poll::Ready(Ok(())));
+    assert!(rx.try_recv().is_err());
+    drop(rx);
+    assert_eq!(log.dropped(), 1);
+}
+
+#[test]
 fn try_send_that_wakes_a_panicking_waker_still_holds_its_message_for_the_receive() {
     let (tx, rx) = channel::<u32>();
     let mut recv = pin!(rx.recv());

@@ -1,4 +1,6 @@
-//! [`Core`]: the exchange behind its lock, and the operations every handle and future calls.
+//! [`RawCore`]: the exchange behind its lock, and the operations the typed `Core` (`typed.rs`)
+//! calls for every handle and future. Like the exchange it does not depend on the message type:
+//! messages are named by their cells (see `message.rs`).
 //!
 //! Each operation takes the lock for one critical section of `exchange.rs` (or reads an outcome a
 //! peer left in its own node without it). Around it: the task's waker is cloned before the lock
@@ -11,31 +13,31 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
 
-use super::Exchange;
-use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use super::{Exchange, Unsent};
+use crate::error::{RecvError, TryRecvError, TrySendError};
 use crate::list::{CountedList, WaitList};
 use crate::lock::{Lock, Mutex};
+use crate::message::{DropOnUnwind, Msgs};
 use crate::sync::const_fn_unless_loom;
 use crate::waiter::{CloseWaiter, Receiving, RecvWaiter, SendWaiter, Sending, Watching};
 use crate::wake::{set_waker, NeedWaker, WakeBatch, CLOSE_BATCH, PASS};
 
-/// A rendezvous channel's core: the exchange and its lock. Both the counted handles and the
-/// static `Channel` are thin wrappers around it, and every future works on it.
-pub(crate) struct Core<T, L> {
+/// A rendezvous channel's exchange and its lock, for any message type.
+pub(crate) struct RawCore<L> {
     /// The exchange, reached only under the lock.
-    exchange: Mutex<L, Exchange<T>>,
+    exchange: Mutex<L, Exchange>,
 }
 
-impl<T, L: Lock> Core<T, L> {
+impl<L: Lock> RawCore<L> {
     const_fn_unless_loom! {
         /// An open channel with no one waiting.
         pub(crate) fn new() -> Self {
-            Core {
+            RawCore {
                 exchange: Mutex::new(Exchange {
                     senders: CountedList::new(),
                     receivers: WaitList::new(),
                     watchers: WaitList::new(),
-                    held: None,
+                    held: false,
                     notified: 0,
                     closed: false,
                 }),
@@ -45,101 +47,137 @@ impl<T, L: Lock> Core<T, L> {
 
     // === sending ===
 
-    /// Drives a send whose node is `waiter` (see [`Sending`] for its states). For the owned send
-    /// and the `Sink`; `SendFut` calls [`Core::poll_send_in`] itself.
-    #[cfg(feature = "alloc")]
-    pub(crate) fn poll_send(
+    /// Drives a send whose node is `node` (see [`Sending`] for its states), with the wake-ups it
+    /// causes moved into `later` if given (a select's pass wakes its peers only once the pass is
+    /// over). `Ready(Err(Unsent))`: the channel closed; the node is `Done`, its message still in
+    /// its cell for the owner to take.
+    ///
+    /// # Safety
+    ///
+    /// `node` is a pinned [`SendNode`](crate::message::SendNode)'s pointer
+    /// ([`as_ptr`](crate::message::SendNode::as_ptr)) of the type `msgs` names, the caller is its
+    /// owner, and it withdraws the send ([`RawCore::cancel_send`]) before dropping the node.
+    pub(crate) unsafe fn poll_send(
         &self,
-        waiter: Pin<&SendWaiter<T>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(), SendError<T>>> {
-        self.poll_send_in(waiter, cx, None)
-    }
-
-    /// [`Core::poll_send`], with the wake-ups it causes moved into `later` if given (a select's
-    /// pass wakes its peers only once the pass is over).
-    pub(crate) fn poll_send_in(
-        &self,
-        waiter: Pin<&SendWaiter<T>>,
+        node: NonNull<SendWaiter>,
         cx: &mut Context<'_>,
         later: Option<&mut WakeBatch<PASS>>,
-    ) -> Poll<Result<(), SendError<T>>> {
+        msgs: Msgs,
+    ) -> Poll<Result<(), Unsent>> {
+        // SAFETY: per the caller.
+        let waiter = unsafe { node.as_ref() };
         if !waiter.is_registered() {
-            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot; a
-            // peer that finished the send released the node last (see `SendWaiter::release`).
-            let mut slot = unsafe { waiter.slot() };
-            // The outcome of a send a peer finished is read here, without the lock. (Matched by
-            // reference first, so that an unstarted send's message is not moved needlessly.)
-            match slot.state {
-                Sending::Init(_) => {}
-                Sending::ReceiverFinishedFirst | Sending::Disconnected(_) => {
-                    return match core::mem::replace(&mut slot.state, Sending::Done) {
-                        Sending::Disconnected(msg) => Poll::Ready(Err(SendError(msg))),
-                        _ => Poll::Ready(Ok(())),
-                    };
+            // SAFETY: unregistered, so the owner (our caller) has the only access to the node; a
+            // peer that finished the send released it last (see `SendWaiter::release`). The
+            // outcome of a send a peer finished is read here, without the lock.
+            match unsafe { waiter.state() } {
+                Sending::Init => {}
+                Sending::ReceiverFinishedFirst => {
+                    // SAFETY: as above.
+                    unsafe { waiter.set_state(Sending::Done) };
+                    return Poll::Ready(Ok(()));
                 }
-                Sending::Done | Sending::WaitingForReceiver(_) => {
+                Sending::Disconnected => {
+                    // SAFETY: as above.
+                    unsafe { waiter.set_state(Sending::Done) };
+                    return Poll::Ready(Err(Unsent));
+                }
+                Sending::Done | Sending::WaitingForReceiver => {
                     panic!("rendez: send future polled after it completed")
                 }
             }
             // Still the owner's alone: the waker goes in now, outside the lock. If its `clone`
             // panics, the message is still in the future, unsent.
-            set_waker(&mut slot.waker, cx.waker());
+            // SAFETY: as above.
+            set_waker(&mut unsafe { waiter.slot() }.waker, cx.waker());
         }
-        self.with_waker(cx, later, |ex, cx, spare, wakes| {
-            ex.poll_send(waiter, cx, spare, wakes)
-        })
+        let mut wakes = WakeBatch::new();
+        let poll = self.with_waker(cx, &mut wakes, |ex, cx, spare, wakes| {
+            // SAFETY: per our caller; we hold the lock.
+            unsafe { ex.poll_send(node, cx, spare, msgs, wakes) }
+        });
+        // (An unsent message stays in the node: if a wake-up panics, the future's drop gets it
+        // back and drops it.)
+        wake_or_defer(&mut wakes, later);
+        poll
     }
 
-    /// Withdraws a send: returns its message unless a receive took it. Called when the future is
-    /// dropped or a blocking send times out; afterwards the node is unregistered and `Done`.
-    #[inline]
-    pub(crate) fn cancel_send(&self, waiter: Pin<&SendWaiter<T>>) -> Option<T> {
+    /// Ends a send whose future is dropped or withdrawn (withdrawing it first if it is waiting):
+    /// `true` if its message is still in its cell, for the owner to take. Afterwards the node is
+    /// unregistered and `Done`.
+    ///
+    /// # Safety
+    ///
+    /// `node` is a send node whose owner is the caller.
+    pub(crate) unsafe fn end_send(&self, node: NonNull<SendWaiter>) -> bool {
+        // SAFETY: per the caller.
+        let waiter = unsafe { node.as_ref() };
         // Every send future is dropped, most of them after they resolved: keep that cheap.
-        if !waiter.is_registered() {
-            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
-            return take_unsent(&mut unsafe { waiter.slot() }.state);
+        if waiter.is_registered() {
+            // SAFETY: per the caller.
+            unsafe { self.cancel_send(node) };
         }
-        self.cancel_registered_send(waiter)
+        // SAFETY: unregistered now, so the owner has the only access to the node.
+        unsafe {
+            let holds = waiter.state().holds_msg();
+            waiter.set_state(Sending::Done);
+            holds
+        }
     }
 
-    /// [`Core::cancel_send`] for a node the channel may hold.
-    fn cancel_registered_send(&self, waiter: Pin<&SendWaiter<T>>) -> Option<T> {
-        let node = NonNull::from(&*waiter);
-        let msg = self.exchange.with(|ex| {
-            // SAFETY: we hold the lock; this is the only reference to the slot in this section.
-            let mut slot = unsafe { waiter.slot() };
-            if let Sending::WaitingForReceiver(_) = slot.state {
+    /// Withdraws a registered send: afterwards the node is unregistered and its message, unless a
+    /// receive took it, still in it (the state says which).
+    ///
+    /// # Safety
+    ///
+    /// `node` is a send node whose owner is the caller.
+    unsafe fn cancel_send(&self, node: NonNull<SendWaiter>) {
+        self.exchange.with(|ex| {
+            // SAFETY: per the caller.
+            let waiter = unsafe { node.as_ref() };
+            // SAFETY: we hold the lock; the node is ours to touch in it.
+            if unsafe { waiter.state() } == Sending::WaitingForReceiver {
                 // SAFETY: a started send in this state is linked in `senders`.
                 unsafe { ex.senders.remove(node) };
                 // Fewer offers: the invariant still holds; a receive notified for this message
-                // finds none and waits again, first in line.
+                // finds none and waits again, first in line. The state stays: it holds the
+                // message, which the owner takes back.
             }
             waiter.set_registered(false);
-            take_unsent(&mut slot.state)
         });
-        msg
     }
 
-    /// Hands `msg` to a receive that is waiting right now (CONTRACT rule 5).
-    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+    /// Hands the message in cell `from` to a receive that is waiting right now (CONTRACT rule
+    /// 5). `Ok`: moved out of `from`; `Err`: still in it.
+    ///
+    /// # Safety
+    ///
+    /// `from` is a full cell of the type `msgs` names, the caller's alone.
+    pub(crate) unsafe fn try_send(
+        &self,
+        from: NonNull<u8>,
+        msgs: Msgs,
+    ) -> Result<(), TrySendError<()>> {
         let mut wakes = WakeBatch::new();
         let result = self.exchange.with(|ex| {
             if ex.closed {
-                return Err(TrySendError::Disconnected(msg));
+                return Err(TrySendError::Disconnected(()));
             }
             ex.prune_decided_receivers();
             if ex.receivers.is_empty() {
-                return Err(TrySendError::Full(msg));
+                return Err(TrySendError::Full(()));
             }
-            let Err(msg) = ex.hand_to_blocked_receiver(msg, None, &mut wakes) else {
+            // SAFETY: per the caller.
+            if unsafe { ex.hand_to_blocked_receiver(from, None, msgs, &mut wakes) } {
                 return Ok(());
-            };
-            if ex.held.is_some() {
-                return Err(TrySendError::Full(msg));
             }
-            ex.held = Some(msg);
-            ex.dispatch(&mut wakes);
+            if ex.held {
+                return Err(TrySendError::Full(()));
+            }
+            // SAFETY: the held cell is empty while `held` is clear; we hold the lock.
+            unsafe { msgs.move_msg(from, msgs.held()) };
+            ex.held = true;
+            ex.dispatch(msgs, &mut wakes);
             Ok(())
         });
         wakes.wake_all();
@@ -148,42 +186,55 @@ impl<T, L: Lock> Core<T, L> {
 
     // === receiving ===
 
-    /// Drives a receive whose node is `waiter` (see [`Receiving`] for its states). On `Ready` the
-    /// node is back in `Init`, ready for another receive (the `Stream` reuses it).
-    pub(crate) fn poll_recv(
+    /// Drives a receive whose node is `node` (see [`Receiving`] for its states), taking a message
+    /// into the empty cell `out` (`Ready(Ok(()))`), with the wake-ups it causes moved into `later`
+    /// if given. If a wake-up panics after a message was taken, the message is dropped while the
+    /// panic unwinds. On `Ready` the node is back in `Init`, ready for another receive (the
+    /// `Stream` reuses it).
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawCore::poll_send`], for a [`RecvNode`](crate::message::RecvNode) withdrawn with
+    /// [`RawCore::cancel_recv`]; `out` is an empty cell of the type `msgs` names, the caller's.
+    pub(crate) unsafe fn poll_recv(
         &self,
-        waiter: Pin<&RecvWaiter<T>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<T, RecvError>> {
-        self.poll_recv_in(waiter, cx, None)
-    }
-
-    /// [`Core::poll_recv`], with the wake-ups it causes moved into `later` if given.
-    pub(crate) fn poll_recv_in(
-        &self,
-        waiter: Pin<&RecvWaiter<T>>,
+        node: NonNull<RecvWaiter>,
+        out: NonNull<u8>,
         cx: &mut Context<'_>,
         later: Option<&mut WakeBatch<PASS>>,
-    ) -> Poll<Result<T, RecvError>> {
+        msgs: Msgs,
+    ) -> Poll<Result<(), RecvError>> {
+        // SAFETY: per the caller.
+        let waiter = unsafe { node.as_ref() };
         if !waiter.is_registered() {
             // SAFETY: unregistered, so the owner (our caller) has the only access to the slot.
             // The waker goes in now, outside the lock.
             set_waker(&mut unsafe { waiter.slot() }.waker, cx.waker());
         }
-        self.with_waker(cx, later, |ex, cx, spare, wakes| {
-            ex.poll_recv(waiter, cx, spare, wakes)
-        })
+        let mut wakes = WakeBatch::new();
+        let poll = self.with_waker(cx, &mut wakes, |ex, cx, spare, wakes| {
+            // SAFETY: per our caller; we hold the lock.
+            unsafe { ex.poll_recv(node, out, cx, spare, msgs, wakes) }
+        });
+        // SAFETY: `out` was filled if the receive took a message, and the caller's until then.
+        wake_taking(
+            &mut wakes,
+            later,
+            matches!(poll, Poll::Ready(Ok(()))).then(|| unsafe { msgs.drop_on_unwind(out) }),
+        );
+        poll
     }
 
     /// Runs the critical section `step` of a poll until it no longer asks for a waker: each time
-    /// it does (`NeedWaker`, having changed nothing), the task's waker is cloned here, outside the
-    /// lock, and handed to the next try. The wake-ups go out after each try, or into `later`.
+    /// it does (`NeedWaker`, having changed nothing), the wake-ups collected are sent and the
+    /// task's waker is cloned here, outside the lock, and handed to the next try. The wake-ups of
+    /// the last try are left in `wakes`, for the caller to send.
     fn with_waker<R>(
         &self,
         cx: &Context<'_>,
-        mut later: Option<&mut WakeBatch<PASS>>,
+        wakes: &mut WakeBatch,
         mut step: impl FnMut(
-            &mut Exchange<T>,
+            &mut Exchange,
             &Context<'_>,
             &mut Option<Waker>,
             &mut WakeBatch,
@@ -191,78 +242,101 @@ impl<T, L: Lock> Core<T, L> {
     ) -> R {
         let mut spare = None;
         loop {
-            let mut wakes = WakeBatch::new();
-            let result = self
-                .exchange
-                .with(|ex| step(ex, cx, &mut spare, &mut wakes));
-            match later.as_deref_mut() {
-                Some(later) => wakes.defer_to(later),
-                None => wakes.wake_all(),
-            }
+            let result = self.exchange.with(|ex| step(ex, cx, &mut spare, wakes));
             match result {
                 Ok(result) => return result,
-                Err(NeedWaker) => spare = Some(cx.waker().clone()),
+                Err(NeedWaker) => {
+                    wakes.wake_all();
+                    spare = Some(cx.waker().clone());
+                }
             }
         }
     }
 
-    /// Withdraws a receive. Returns a message that was already handed to it (blocking receives
-    /// only); a notified receive passes its turn on. Afterwards the node is unregistered, `Init`.
-    #[inline]
-    pub(crate) fn cancel_recv(&self, waiter: Pin<&RecvWaiter<T>>) -> Option<T> {
+    /// Withdraws a registered receive. `true` if a message was already handed to it (blocking
+    /// receives only): it is moved into the empty cell `out`. A notified receive passes its turn
+    /// on. Afterwards the node is unregistered, `Init`.
+    ///
+    /// # Safety
+    ///
+    /// `node` is a receive node of the type `msgs` names whose owner is the caller (a `Receiver`'s
+    /// stream node: one of the threads sharing it), and `out` is an empty cell of that type.
+    pub(crate) unsafe fn cancel_recv(
+        &self,
+        node: NonNull<RecvWaiter>,
+        out: NonNull<u8>,
+        msgs: Msgs,
+    ) -> bool {
         // Every receive future is dropped, most of them after they resolved: keep that cheap.
-        if !waiter.is_registered() {
-            return None;
+        // SAFETY: per the caller.
+        if !unsafe { node.as_ref() }.is_registered() {
+            return false;
         }
-        self.cancel_registered_recv(waiter)
-    }
-
-    /// [`Core::cancel_recv`] for a node the channel may hold.
-    fn cancel_registered_recv(&self, waiter: Pin<&RecvWaiter<T>>) -> Option<T> {
-        let node = NonNull::from(&*waiter);
         let mut wakes = WakeBatch::new();
-        let msg = self.exchange.with(|ex| {
+        let handed = self.exchange.with(|ex| {
+            // SAFETY: per the caller.
+            let waiter = unsafe { node.as_ref() };
             // Checked again under the lock: a `Receiver` may withdraw its stream node from several
             // threads through `&self`, and only the first to get here finds it registered.
             if !waiter.is_registered() {
-                return None;
+                return false;
             }
-            // SAFETY: we hold the lock; this is the only reference to the slot in this section.
-            let mut slot = unsafe { waiter.slot() };
             waiter.set_registered(false);
-            match core::mem::replace(&mut slot.state, Receiving::Init) {
+            // SAFETY: we hold the lock; the node is ours to touch in it.
+            let state = unsafe { waiter.state() };
+            // SAFETY: as above.
+            unsafe { waiter.set_state(Receiving::Init) };
+            match state {
                 Receiving::WaitingForSender => {
                     // SAFETY: a registered receive in this state is linked in `receivers`.
                     unsafe { ex.receivers.remove(node) };
-                    None
+                    false
                 }
                 Receiving::Notified => {
                     ex.notified -= 1;
-                    ex.dispatch(&mut wakes);
-                    None
+                    ex.dispatch(msgs, &mut wakes);
+                    false
                 }
-                Receiving::SenderFinishedFirst(msg) => Some(msg),
+                Receiving::SenderFinishedFirst => {
+                    // SAFETY: the sender filled the node's cell; `out` is empty, per the caller.
+                    unsafe { msgs.move_msg(msgs.recv_cell(node), out) };
+                    true
+                }
                 // An alerted stream reserved nothing: there is no turn to pass on.
-                Receiving::Alerted | Receiving::Disconnected | Receiving::Init => None,
+                Receiving::Alerted | Receiving::Disconnected | Receiving::Init => false,
             }
         });
         wakes.wake_all();
-        msg
+        handed
     }
 
-    /// Takes a message from a waiting send, or the held `try_send` message (CONTRACT rule 5).
-    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+    /// Takes a message from a waiting send, or the held `try_send` message, into the empty cell
+    /// `out` (CONTRACT rule 5). As in [`RawCore::poll_recv`], a wake-up that panics drops the
+    /// message taken.
+    ///
+    /// # Safety
+    ///
+    /// `out` is an empty cell of the type `msgs` names, the caller's alone.
+    pub(crate) unsafe fn try_recv(&self, out: NonNull<u8>, msgs: Msgs) -> Result<(), TryRecvError> {
         let mut wakes = WakeBatch::new();
-        let result = self
-            .exchange
-            .with(|ex| match ex.take_offer(None, &mut wakes) {
+        let got = self.exchange.with(|ex| {
+            // SAFETY: per the caller.
+            if unsafe { ex.take_offer(None, out, msgs, &mut wakes) } {
                 // A receive notified for this offer will find none and wait again, first in line.
-                Some(msg) => Ok(msg),
-                None if ex.closed => Err(TryRecvError::Disconnected),
-                None => Err(TryRecvError::Empty),
-            });
-        wakes.wake_all();
-        result
+                Ok(())
+            } else if ex.closed {
+                Err(TryRecvError::Disconnected)
+            } else {
+                Err(TryRecvError::Empty)
+            }
+        });
+        // SAFETY: as in `poll_recv`.
+        wake_taking(
+            &mut wakes,
+            None,
+            got.is_ok().then(|| unsafe { msgs.drop_on_unwind(out) }),
+        );
+        got
     }
 
     // === closing ===
@@ -270,18 +344,24 @@ impl<T, L: Lock> Core<T, L> {
     /// Drives a `closed()` future whose node is `waiter`: `Ready` once the channel is closed.
     pub(crate) fn poll_closed(&self, waiter: Pin<&CloseWaiter>, cx: &mut Context<'_>) -> Poll<()> {
         if !waiter.is_registered() {
-            // SAFETY: unregistered, so the owner (our caller) has the only access to the slot;
-            // `close` released the node last if it ended it.
-            let mut slot = unsafe { waiter.slot() };
-            if slot.state == Watching::Closed {
+            // SAFETY: unregistered, so the owner (our caller) has the only access to the node;
+            // `close` released it last if it ended it.
+            if unsafe { waiter.state() } == Watching::Closed {
                 return Poll::Ready(());
             }
             // The waker goes in now, outside the lock.
-            set_waker(&mut slot.waker, cx.waker());
+            // SAFETY: as above.
+            set_waker(&mut unsafe { waiter.slot() }.waker, cx.waker());
         }
-        self.with_waker(cx, None, |ex, cx, spare, wakes| {
-            ex.poll_closed(waiter, cx, spare, wakes)
-        })
+        let node = NonNull::from(&*waiter);
+        let mut wakes = WakeBatch::new();
+        let poll = self.with_waker(cx, &mut wakes, |ex, cx, spare, wakes| {
+            // SAFETY: the node is pinned and its owner withdraws it (`cancel_closed`) before it is
+            // dropped; we hold the lock.
+            unsafe { ex.poll_closed(node, cx, spare, wakes) }
+        });
+        wakes.wake_all();
+        poll
     }
 
     /// Withdraws a `closed()` future's node; afterwards it is unregistered.
@@ -291,9 +371,8 @@ impl<T, L: Lock> Core<T, L> {
         }
         let node = NonNull::from(&*waiter);
         self.exchange.with(|ex| {
-            // SAFETY: we hold the lock; this is the only reference to the slot in this section.
-            let slot = unsafe { waiter.slot() };
-            if slot.state == Watching::WaitingForClose {
+            // SAFETY: we hold the lock; the node is ours to touch in it.
+            if unsafe { waiter.state() } == Watching::WaitingForClose {
                 // SAFETY: a registered watcher in this state is linked in `watchers`.
                 unsafe { ex.watchers.remove(node) };
             }
@@ -316,8 +395,8 @@ impl<T, L: Lock> Core<T, L> {
     /// unlinked and woken while the panic unwinds, so no waiter is left hanging.
     fn disconnect_all(&self) {
         /// Finishes the job if waking the current batch unwinds.
-        struct Rest<'a, T, L: Lock>(&'a Core<T, L>);
-        impl<T, L: Lock> Drop for Rest<'_, T, L> {
+        struct Rest<'a, L: Lock>(&'a RawCore<L>);
+        impl<L: Lock> Drop for Rest<'_, L> {
             fn drop(&mut self) {
                 self.0.disconnect_all();
             }
@@ -340,31 +419,50 @@ impl<T, L: Lock> Core<T, L> {
         self.exchange.with(|ex| ex.closed)
     }
 
-    /// Takes back the held `try_send` message, for when no receiver is left to take it. The
-    /// caller drops it outside the lock.
-    pub(crate) fn take_held(&self) -> Option<T> {
-        self.exchange.with(|ex| ex.held.take())
+    /// Takes back the held `try_send` message into the empty cell `out`, for when no receiver is
+    /// left to take it: `true` if there was one. The caller drops it outside the lock.
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawCore::try_recv`].
+    pub(crate) unsafe fn take_held(&self, out: NonNull<u8>, msgs: Msgs) -> bool {
+        self.exchange.with(|ex| {
+            let held = core::mem::replace(&mut ex.held, false);
+            if held {
+                // SAFETY: full while `held` was set; `out` is empty, per the caller.
+                unsafe { msgs.move_msg(msgs.held(), out) };
+            }
+            held
+        })
     }
 }
 
-/// Ends a withdrawn send: its message, unless a receive took it. Leaves the state `Done`.
-fn take_unsent<T>(state: &mut Sending<T>) -> Option<T> {
-    let msg = state.take_msg(Sending::Done);
-    *state = Sending::Done;
-    msg
+/// Sends the wake-ups in `wakes` now, or moves them into a select's `later` if given (the pass
+/// wakes its peers once it is over).
+fn wake_or_defer(wakes: &mut WakeBatch, later: Option<&mut WakeBatch<PASS>>) {
+    match later {
+        Some(later) => wakes.defer_to(later),
+        None => wakes.wake_all(),
+    }
 }
 
-impl<T, L: Lock> core::fmt::Debug for Core<T, L> {
+/// [`wake_or_defer`] after a receive, with `taken` guarding the message it took, if any: a
+/// panicking wake-up drops it while unwinding (as it would a message already returned).
+fn wake_taking(
+    wakes: &mut WakeBatch,
+    later: Option<&mut WakeBatch<PASS>>,
+    taken: Option<DropOnUnwind>,
+) {
+    wake_or_defer(wakes, later);
+    core::mem::forget(taken);
+}
+
+impl<L: Lock> core::fmt::Debug for RawCore<L> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // Copy out under the lock; format (user code: the formatter's writer) after releasing it.
-        let (senders, receivers, held, closed) = self.exchange.with(|ex| {
-            (
-                ex.senders.len(),
-                ex.receivers.count(),
-                ex.held.is_some(),
-                ex.closed,
-            )
-        });
+        let (senders, receivers, held, closed) = self
+            .exchange
+            .with(|ex| (ex.senders.len(), ex.receivers.count(), ex.held, ex.closed));
         f.debug_struct("Core")
             .field("waiting_senders", &senders)
             .field("waiting_receivers", &receivers)

@@ -9,11 +9,11 @@ use super::Exchange;
 use crate::select::claim::Claim;
 use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending, Waiter};
 
-impl<T> Exchange<T> {
+impl Exchange {
     /// Offers a receive arm of the select owning `claim` could take: the held message and every
     /// waiting send that is not an arm of the same select.
     pub(super) fn offers_for(&self, claim: NonNull<Claim>) -> usize {
-        let mut count = usize::from(self.held.is_some());
+        let mut count = usize::from(self.held);
         let mut cursor = self.senders.front();
         while let Some(sender) = cursor {
             // SAFETY: `sender` is linked, so it is valid and registered, and we hold the lock.
@@ -28,7 +28,7 @@ impl<T> Exchange<T> {
 
     /// The first waiting receive that an unclaimed offer should go to. A select's receive arm is
     /// passed over (it keeps its place) while the only offers are its own select's sends.
-    pub(super) fn first_receiver_for_offers(&self) -> Option<NonNull<RecvWaiter<T>>> {
+    pub(super) fn first_receiver_for_offers(&self) -> Option<NonNull<RecvWaiter>> {
         let mut cursor = self.receivers.front();
         while let Some(receiver) = cursor {
             // SAFETY: `receiver` is linked, so it is valid and registered, and we hold the lock.
@@ -51,10 +51,10 @@ impl<T> Exchange<T> {
     /// # Safety
     ///
     /// `sender` is valid and registered, and the caller holds the lock.
-    pub(super) unsafe fn claim_send(sender: NonNull<SendWaiter<T>>) -> bool {
+    pub(super) unsafe fn claim_send(sender: NonNull<SendWaiter>) -> bool {
         // SAFETY: per the caller.
-        let (node, slot) = unsafe { (sender.as_ref(), sender.as_ref().slot()) };
-        match slot.select {
+        let (node, claim) = unsafe { (sender.as_ref(), sender.as_ref().slot().select) };
+        match claim {
             None => true,
             // SAFETY: a registered arm's claim is valid (a select withdraws its arms before its
             // claim goes away).
@@ -69,12 +69,11 @@ impl<T> Exchange<T> {
     /// # Safety
     ///
     /// `sender` is valid, registered and no longer linked, and the caller holds the lock.
-    pub(super) unsafe fn prune_send(sender: NonNull<SendWaiter<T>>) {
-        {
-            // SAFETY: per the caller.
-            let mut slot = unsafe { sender.as_ref().slot() };
-            debug_assert!(matches!(slot.state, Sending::WaitingForReceiver(_)));
-            slot.state.relabel(false);
+    pub(super) unsafe fn prune_send(sender: NonNull<SendWaiter>) {
+        // SAFETY: per the caller. The message stays in the node's cell: `Init` holds it too.
+        unsafe {
+            debug_assert_eq!(sender.as_ref().state(), Sending::WaitingForReceiver);
+            sender.as_ref().set_state(Sending::Init);
         }
         // SAFETY: per the caller; nothing touches the node after this.
         unsafe { SendWaiter::release(sender) };
@@ -85,18 +84,14 @@ impl<T> Exchange<T> {
     /// a message. Such arms further back are pruned when `dispatch` reaches them.
     pub(super) fn prune_decided_receivers(&mut self) {
         while let Some(first) = self.receivers.front() {
-            {
-                // SAFETY: `first` is linked, so it is valid and registered, and we hold the lock.
-                let mut slot = unsafe { first.as_ref().slot() };
-                // SAFETY: a registered arm's claim is valid.
-                if !slot
-                    .select
-                    .is_some_and(|claim| unsafe { claim.as_ref() }.is_decided())
-                {
-                    return;
-                }
-                slot.state = Receiving::Init;
+            // SAFETY: `first` is linked, so it is valid and registered, and we hold the lock.
+            let claim = unsafe { claim_of(first) };
+            // SAFETY: a registered arm's claim is valid.
+            if !claim.is_some_and(|claim| unsafe { claim.as_ref() }.is_decided()) {
+                return;
             }
+            // SAFETY: as above.
+            unsafe { first.as_ref().set_state(Receiving::Init) };
             self.receivers.pop_front();
             // SAFETY: it was linked and registered; nothing touches it after this.
             unsafe { RecvWaiter::release(first) };
