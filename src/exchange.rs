@@ -161,6 +161,7 @@ impl Exchange {
     /// # Safety
     ///
     /// `from` is a full cell of this channel's type that the caller may empty.
+    #[inline]
     unsafe fn hand_to_blocked_receiver(
         &mut self,
         from: NonNull<u8>,
@@ -180,6 +181,7 @@ impl Exchange {
 
     /// The first waiting receive, if it is a blocked thread that a send (a select's arm if
     /// `sender` is its claim) may hand its message to: see [`Exchange::hand_to_blocked_receiver`].
+    #[inline]
     fn blocked_receiver_for(
         &mut self,
         sender: Option<NonNull<Claim>>,

@@ -14,18 +14,26 @@ pub(crate) struct NeedWaker;
 /// one in `slot`, cloning it only if the slot's waker would wake another task. The clone and the
 /// drop of the replaced waker run here, outside every critical section.
 ///
-/// Out of line, as [`WakeBatch::wake_all`] is: every operation calls them, and a copy of their
-/// waker calls in each would cost a microcontroller's flash more than the call costs anyone.
-#[inline(never)]
+/// The common case (the same task's waker again) is a comparison where it is called; the clone
+/// and drop are out of line, as [`WakeBatch::wake_all`]'s waking is: every operation has them,
+/// and a copy of the waker calls in each would cost a microcontroller's flash more than the call
+/// costs anyone.
+#[inline]
 pub(crate) fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
     if !slot
         .as_ref()
         .is_some_and(|current| current.will_wake(waker))
     {
-        // Cloned first: if a user's `clone` panics, the slot is unchanged.
-        let new = waker.clone();
-        drop(slot.replace(new));
+        replace_waker(slot, waker);
     }
+}
+
+/// [`set_waker`]'s clone and drop.
+#[inline(never)]
+fn replace_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    // Cloned first: if a user's `clone` panics, the slot is unchanged.
+    let new = waker.clone();
+    drop(slot.replace(new));
 }
 
 /// How many wakers one operation's batch holds: an operation serves at most one offer, which
@@ -141,9 +149,19 @@ impl<const N: usize> WakeBatch<N> {
     /// too). If one `wake` panics, the rest are still woken while the panic unwinds (a second panic
     /// during that aborts, as any panic during unwinding does).
     ///
-    /// Taking `&mut self` rather than consuming the batch spares a copy of it per operation.
-    #[inline(never)]
+    /// Taking `&mut self` rather than consuming the batch spares a copy of it per operation. An
+    /// empty batch (most of them: every operation and every drop calls this) is a test here; the
+    /// waking is out of line (see [`set_waker`]).
+    #[inline]
     pub(crate) fn wake_all(&mut self) {
+        if self.len != 0 {
+            self.wake_collected();
+        }
+    }
+
+    /// [`WakeBatch::wake_all`]'s waking.
+    #[inline(never)]
+    fn wake_collected(&mut self) {
         /// Wakes whatever is left if the current `wake` call unwinds.
         struct Rest<'a, const N: usize>(&'a mut WakeBatch<N>);
         impl<const N: usize> Drop for Rest<'_, N> {

@@ -109,6 +109,9 @@ impl<L: Lock> RawCore<L> {
     /// # Safety
     ///
     /// `node` is a send node whose owner is the caller.
+    // Inline on a host, where every future's drop runs it; a call on bare metal, where each
+    // inlined copy would cost flash.
+    #[cfg_attr(not(target_os = "none"), inline)]
     pub(crate) unsafe fn end_send(&self, node: NonNull<SendWaiter>) -> bool {
         // SAFETY: per the caller.
         let waiter = unsafe { node.as_ref() };
@@ -261,6 +264,8 @@ impl<L: Lock> RawCore<L> {
     ///
     /// `node` is a receive node of the type `msgs` names whose owner is the caller (a `Receiver`'s
     /// stream node: one of the threads sharing it), and `out` is an empty cell of that type.
+    // As for `end_send`.
+    #[cfg_attr(not(target_os = "none"), inline)]
     pub(crate) unsafe fn cancel_recv(
         &self,
         node: NonNull<RecvWaiter>,
@@ -272,6 +277,21 @@ impl<L: Lock> RawCore<L> {
         if !unsafe { node.as_ref() }.is_registered() {
             return false;
         }
+        // SAFETY: per the caller.
+        unsafe { self.cancel_registered_recv(node, out, msgs) }
+    }
+
+    /// [`RawCore::cancel_recv`] for a node the channel may hold.
+    ///
+    /// # Safety
+    ///
+    /// As for [`RawCore::cancel_recv`].
+    unsafe fn cancel_registered_recv(
+        &self,
+        node: NonNull<RecvWaiter>,
+        out: NonNull<u8>,
+        msgs: Msgs,
+    ) -> bool {
         let mut wakes = WakeBatch::new();
         let handed = self.exchange.with(|ex| {
             // SAFETY: per the caller.
