@@ -46,6 +46,12 @@
 //! in `exchange/typed.rs` is what every handle and future holds, and its methods are the few
 //! instructions that put a message in and take it out. On a microcontroller that is the difference
 //! between one copy of the exchange per message type and one per program.
+//!
+//! The same code serves hosts, where speed counts more than size: there the hot helpers that the
+//! polls and drops call (`take_offer`, `dispatch`, a future's drop) are marked
+//! `#[cfg_attr(not(target_os = "none"), inline)]`, so the compiler copies them into each caller as
+//! it did when everything was generic; on bare metal (`target_os = "none"`) they stay single
+//! functions, which is where the flash is saved.
 
 use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
@@ -111,6 +117,7 @@ impl Exchange {
     /// # Safety
     ///
     /// `to` is an empty cell of this channel's type that the caller may fill.
+    #[cfg_attr(not(target_os = "none"), inline)]
     unsafe fn take_offer(
         &mut self,
         taker: Option<NonNull<Claim>>,
@@ -232,6 +239,7 @@ impl Exchange {
 
     /// Restores the invariant after an offer was added or a notified receive left: wakes waiting
     /// receives, oldest first, while offers outnumber notified receives.
+    #[cfg_attr(not(target_os = "none"), inline)]
     fn dispatch(&mut self, msgs: Msgs, wakes: &mut WakeBatch) {
         while self.has_unclaimed_offer() {
             // An arm of a select that another arm already won is being withdrawn by its owner: the
