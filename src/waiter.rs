@@ -169,7 +169,7 @@ fn drop_slot(slot: &mut UnsafeCell<ManuallyDrop<Slot>>) {
 
 impl Owner {
     /// A blocked thread's if `blocking`, else a task's.
-    pub(crate) fn task_or_thread(blocking: bool) -> Owner {
+    pub(crate) const fn task_or_thread(blocking: bool) -> Owner {
         if blocking {
             Owner::Thread
         } else {
@@ -189,7 +189,7 @@ impl<S> Waiter<S> {
     const_fn_unless_loom! {
         /// A node in `state`, not registered with any channel.
         pub(crate) fn new(state: S, blocking: bool) -> Self {
-            Self::with_owner(state, if blocking { Owner::Thread } else { Owner::Task })
+            Self::with_owner(state, Owner::task_or_thread(blocking))
         }
     }
 
