@@ -7,9 +7,8 @@
 //! (a section that needs a clone it lacks says so, and is run again), and the wake-ups it
 //! collected go out after the lock is released, or into a select's batch. So no user code runs
 //! under the lock (CONTRACT rule 10). Split from `exchange.rs`, which keeps the state under the
-//! lock.
+//! lock; the closing operations are in `close.rs`.
 
-use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
 
@@ -19,13 +18,13 @@ use crate::list::{CountedList, WaitList};
 use crate::lock::{Lock, Mutex};
 use crate::message::{DropOnUnwind, Msgs};
 use crate::sync::const_fn_unless_loom;
-use crate::waiter::{CloseWaiter, Receiving, RecvWaiter, SendWaiter, Sending, Watching};
-use crate::wake::{set_waker, NeedWaker, WakeBatch, CLOSE_BATCH, PASS};
+use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending};
+use crate::wake::{set_waker, NeedWaker, WakeBatch, PASS};
 
 /// A rendezvous channel's exchange and its lock, for any message type.
 pub(crate) struct RawCore<L> {
     /// The exchange, reached only under the lock.
-    exchange: Mutex<L, Exchange>,
+    pub(super) exchange: Mutex<L, Exchange>,
 }
 
 impl<L: Lock> RawCore<L> {
@@ -232,7 +231,7 @@ impl<L: Lock> RawCore<L> {
     /// it does (`NeedWaker`, having changed nothing), the wake-ups collected are sent and the
     /// task's waker is cloned here, outside the lock, and handed to the next try. The wake-ups of
     /// the last try are left in `wakes`, for the caller to send.
-    fn with_waker<R>(
+    pub(super) fn with_waker<R>(
         &self,
         cx: &Context<'_>,
         wakes: &mut WakeBatch,
@@ -357,86 +356,6 @@ impl<L: Lock> RawCore<L> {
             got.is_ok().then(|| unsafe { msgs.drop_on_unwind(out) }),
         );
         got
-    }
-
-    // === closing ===
-
-    /// Drives a `closed()` future whose node is `waiter`: `Ready` once the channel is closed.
-    pub(crate) fn poll_closed(&self, waiter: Pin<&CloseWaiter>, cx: &mut Context<'_>) -> Poll<()> {
-        if !waiter.is_registered() {
-            // SAFETY: unregistered, so the owner (our caller) has the only access to the node;
-            // `close` released it last if it ended it.
-            if unsafe { waiter.state() } == Watching::Closed {
-                return Poll::Ready(());
-            }
-            // The waker goes in now, outside the lock.
-            // SAFETY: as above.
-            set_waker(&mut unsafe { waiter.slot() }.waker, cx.waker());
-        }
-        let node = NonNull::from(&*waiter);
-        let mut wakes = WakeBatch::new();
-        let poll = self.with_waker(cx, &mut wakes, |ex, cx, spare, wakes| {
-            // SAFETY: the node is pinned and its owner withdraws it (`cancel_closed`) before it is
-            // dropped; we hold the lock.
-            unsafe { ex.poll_closed(node, cx, spare, wakes) }
-        });
-        wakes.wake_all();
-        poll
-    }
-
-    /// Withdraws a `closed()` future's node; afterwards it is unregistered.
-    pub(crate) fn cancel_closed(&self, waiter: Pin<&CloseWaiter>) {
-        if !waiter.is_registered() {
-            return;
-        }
-        let node = NonNull::from(&*waiter);
-        self.exchange.with(|ex| {
-            // SAFETY: we hold the lock; the node is ours to touch in it.
-            if unsafe { waiter.state() } == Watching::WaitingForClose {
-                // SAFETY: a registered watcher in this state is linked in `watchers`.
-                unsafe { ex.watchers.remove(node) };
-            }
-            waiter.set_registered(false);
-        });
-    }
-
-    /// Closes the channel and wakes every waiter. Returns `true` if this call closed it.
-    pub(crate) fn close(&self) -> bool {
-        // From here on no operation registers, so the waiters unlinked below are all there are.
-        let closed_now = self
-            .exchange
-            .with(|ex| !core::mem::replace(&mut ex.closed, true));
-        self.disconnect_all();
-        closed_now
-    }
-
-    /// Unlinks and wakes every waiter of a closed channel, a batch at a time, with the lock
-    /// released while each batch is woken. If a `wake` panics, the remaining batches are still
-    /// unlinked and woken while the panic unwinds, so no waiter is left hanging.
-    fn disconnect_all(&self) {
-        /// Finishes the job if waking the current batch unwinds.
-        struct Rest<'a, L: Lock>(&'a RawCore<L>);
-        impl<L: Lock> Drop for Rest<'_, L> {
-            fn drop(&mut self) {
-                self.0.disconnect_all();
-            }
-        }
-
-        loop {
-            let mut wakes = WakeBatch::<CLOSE_BATCH>::new();
-            let done = self.exchange.with(|ex| ex.disconnect_waiters(&mut wakes));
-            let rest = Rest(self);
-            wakes.wake_all();
-            core::mem::forget(rest);
-            if done {
-                return;
-            }
-        }
-    }
-
-    /// Whether the channel is closed.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.exchange.with(|ex| ex.closed)
     }
 
     /// Takes back the held `try_send` message into the empty cell `out`, for when no receiver is
