@@ -19,8 +19,12 @@ mod rt;
 mod panic;
 
 #[cfg(target_os = "none")]
+#[macro_use]
+#[path = "flash/tasks.rs"]
+mod tasks;
+
+#[cfg(target_os = "none")]
 mod program {
-    use core::hint::black_box;
     use rendez::lock::CriticalSectionLock;
     use rendez::Channel;
 
@@ -34,48 +38,7 @@ mod program {
     #[cfg(flash_types = "4")]
     static CH4: Channel<[u8; 6], CriticalSectionLock> = Channel::new();
 
-    // With one message type the receiving loop is a `while let`; with more it is not.
-    #[allow(clippy::while_let_loop)]
-    #[super::rt::entry]
-    fn main() -> ! {
-        super::rt::run(
-            async {
-                for n in 0..black_box(1000) {
-                    if CH.send(n).await.is_err() {
-                        break;
-                    }
-                    #[cfg(any(flash_types = "2", flash_types = "4"))]
-                    if CH2.send(n as u16).await.is_err() {
-                        break;
-                    }
-                    #[cfg(flash_types = "4")]
-                    if CH3.send(u64::from(n)).await.is_err()
-                        || CH4.send([n as u8; 6]).await.is_err()
-                    {
-                        break;
-                    }
-                }
-            },
-            async {
-                loop {
-                    match CH.recv().await {
-                        Ok(n) => black_box(n),
-                        Err(_) => break,
-                    };
-                    #[cfg(any(flash_types = "2", flash_types = "4"))]
-                    match CH2.recv().await {
-                        Ok(n) => black_box(n),
-                        Err(_) => break,
-                    };
-                    #[cfg(flash_types = "4")]
-                    match (CH3.recv().await, CH4.recv().await) {
-                        (Ok(a), Ok(b)) => black_box((a, b)),
-                        _ => break,
-                    };
-                }
-            },
-        )
-    }
+    send_and_receive_tasks!();
 }
 
 #[cfg(not(target_os = "none"))]
