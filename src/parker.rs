@@ -81,10 +81,13 @@ impl Parker {
         Waker::from(self.unparker.clone())
     }
 
-    /// Forgets earlier wake-ups. Called before each poll, so that a wake-up seen while waiting
-    /// is one that came after the poll.
+    /// Forgets earlier wake-ups, and where the last registration stood in line. Called before
+    /// each poll, so that a wake-up seen while waiting is one that came after the poll, and the
+    /// place the wait goes by is the one this poll's registration noted.
     pub(crate) fn prepare(&self) {
         self.unparker.woken.store(false, Ordering::Relaxed);
+        #[cfg(not(rendez_loom))]
+        crate::spin::forget_place_in_line();
     }
 
     /// Whether a wake-up came since [`Parker::prepare`].

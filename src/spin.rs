@@ -1,5 +1,5 @@
-//! How long a blocked thread spins before it parks: the spin policy (see [`crate::wait`] for
-//! the policy as users see it; [`crate::parker`] does the parking).
+//! How long a blocked thread spins, then yields, before it parks: the wait policy (see
+//! [`crate::wait`] for the policy as users see it; [`crate::parker`] does the parking).
 //!
 //! A rendezvous partner on another core usually answers within a microsecond or two, far sooner
 //! than a park/unpark round trip (two system calls and two context switches), so a blocked call
@@ -7,6 +7,12 @@
 //! partner off the CPU, with more waiting threads than CPUs the spinners crowd out the threads that
 //! would answer, and on a busy machine the partner may not run for a whole time slice. So:
 //!
+//! - **Only the waiter served next spins.** The exchange tells a blocked thread, as it registers,
+//!   whether its node is first in its line ([`note_place_in_line`]; Java's `SynchronousQueue`
+//!   does the same). One behind others parks at once (with more than one CPU): the next answer
+//!   goes to the waiter ahead of it, so its spin could only end by running out, on a CPU that the
+//!   threads doing the work need (with 23 threads forwarding between two channels on two CPUs,
+//!   a third of the CPU time went to such spins).
 //! - **Each thread adapts its spin budget** to how its spins end. A spin that saw its wake-up
 //!   after `k` spins keeps a budget of at least `2k`; one that ran out halves the budget (the
 //!   partner was not about to answer: spinning only burned CPU). While the budget is short, a
@@ -18,20 +24,36 @@
 //!   may be the very thing that lets its partner run.
 //! - **Few spin at once:** every waiting thread may spin `FREE_SPINS` (under a microsecond), but
 //!   spinning longer needs one of `CPUs - 1` places (none on one CPU); a thread that finds none
-//!   parks. So waiting threads never take every CPU from the thread that would answer, however
-//!   many there are.
-//! - **On one CPU** a waiting thread yields instead, a few times: the partner it waits for is
-//!   likely runnable on that CPU, and a yield lets it run without a park/unpark round trip.
+//!   does not spin on. So waiting threads never take every CPU from the thread that would answer,
+//!   however many there are.
+//! - **Then it yields**, up to `MAX_YIELDS` times or [`YIELD_TIME`], before it parks: when more
+//!   threads are runnable than there are CPUs (a pool larger than the machine, or one CPU), a
+//!   yield runs one of them, often the partner, and the waiter is back on the CPU as soon as
+//!   that thread blocks, without a park/unpark round trip. The yield budget adapts like the spin
+//!   budget (a yield phase that ran out halves it).
+//! - **On one CPU** a waiting thread only yields, twice, whatever its place: the partner it waits
+//!   for is likely runnable on that CPU, and a yield lets it run without a park/unpark round trip;
+//!   more yields only pass the CPU around among waiters.
+//! - **But not on a busy machine:** a yield that gave the CPU away for a time slice
+//!   ([`SLOW_YIELD`]) means other processes want the CPUs; a thread that yielded gets the CPU
+//!   back only when that slice ends, while a parked thread runs as soon as it is woken. So no
+//!   thread of the process yields for [`YIELDS_OFF`] after one slow yield (kanal yields in the
+//!   same way without this check, and with one busy process per CPU its multi-thread rows fall
+//!   to a few thousand messages a second).
 //!
 //! The CPU count is read again each time a thread makes its parker (at its first blocking call):
 //! a process may be moved to other CPUs while it runs.
 //!
 //! This was part of `parker.rs` until the policy grew its own state (budgets, probes, places):
-//! the parker now asks [`wait_briefly`] first and parks if it says no wake-up came.
+//! the parker now asks [`wait_briefly`] first and parks if it says no wake-up came. The yield
+//! phase and the place in line came later, for loads where threads outnumber the CPUs; the two
+//! budgets share one learning rule ([`Budget`]).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// The most `spin_loop` calls one wait spins for (about 35 µs on the machine the README's figures
 /// come from): enough to cover a partner that is itself just being woken from a park.
@@ -40,28 +62,73 @@ const MAX_SPINS: u32 = 1 << 12;
 const FREE_SPINS: u32 = 1 << 6;
 /// The longest run of spins between two looks at the wake-up flag.
 const SPINS_PER_LOOK: u32 = 1 << 6;
-/// A thread whose budget is below `MAX_SPINS` spins the full budget once every `PROBE_EVERY`
-/// waits at first; each probe that fails doubles the interval, up to `PROBE_EVERY_MAX`, and one
-/// that succeeds restores the full budget (and the first interval).
+/// The most `yield_now` calls one wait makes after its spin.
+const MAX_YIELDS: u32 = 1 << 6;
+/// A yield phase ends after this long, however many yields it had left.
+const YIELD_TIME: Duration = Duration::from_micros(50);
+/// A yield that took longer than this gave the CPU to something that ran a whole time slice
+/// (another process, on a busy machine): the next yields would too, and a thread that yielded
+/// gets the CPU back only when that slice ends, while a parked one is run as soon as it is
+/// woken. So no thread of the process yields for [`YIELDS_OFF`] after a slow yield.
+const SLOW_YIELD: Duration = Duration::from_micros(100);
+/// How long the whole process parks without yielding after a slow yield.
+const YIELDS_OFF: Duration = Duration::from_millis(100);
+/// `yield_now` calls before parking, on one CPU.
+const YIELDS_ON_ONE_CPU: u32 = 2;
+/// A thread whose budget is below its most spins (yields) uses the most once every
+/// `PROBE_EVERY` waits at first; each probe that fails doubles the interval, up to
+/// `PROBE_EVERY_MAX`, and one that succeeds restores the full budget (and the first interval).
 const PROBE_EVERY: u32 = 16;
 /// See [`PROBE_EVERY`].
 const PROBE_EVERY_MAX: u32 = 1 << 10;
-/// `yield_now` calls before parking, on one CPU.
-const YIELDS_ON_ONE_CPU: u32 = 2;
 
 /// Threads spinning right now, in every channel of the process.
 static SPINNING: AtomicUsize = AtomicUsize::new(0);
 /// CPUs this process may run on, as last read; 0 before the first read.
 static CPUS: AtomicUsize = AtomicUsize::new(0);
+/// When a thread of this process last found a yield slow, in microseconds since [`epoch`]
+/// (wrapping: a wrong answer once in 71 minutes on a 32-bit target costs one wait); 0: never.
+static SLOW_YIELD_SEEN: AtomicUsize = AtomicUsize::new(0);
+
+/// The instant the yield clock counts from (the first wait that yielded).
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Microseconds from [`epoch`] to `at`, wrapping; never 0 (which means "never").
+fn micros_since_epoch(at: Instant) -> usize {
+    // Truncation is the wrapping the comparisons expect.
+    #[allow(clippy::cast_possible_truncation)]
+    let micros = at.saturating_duration_since(epoch()).as_micros() as usize;
+    micros.max(1)
+}
+
+/// Whether no thread of the process found a yield slow in the last [`YIELDS_OFF`].
+fn yields_are_quick_lately(now: Instant) -> bool {
+    let seen = SLOW_YIELD_SEEN.load(Ordering::Relaxed);
+    seen == 0 || micros_since_epoch(now).wrapping_sub(seen) > YIELDS_OFF.as_micros() as usize
+}
+
+/// Where the node of a thread's latest registration stands in its channel's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// No registration since the last poll began (a select's, a re-poll's): may spin.
+    Unknown,
+    /// First in line: a peer serves this node next.
+    First,
+    /// Other waiters are ahead of it: spinning cannot make its turn come sooner.
+    Behind,
+}
 
 /// What one thread learned from its waits.
 struct Learned {
     /// How many `spin_loop` calls its next wait may spin for.
-    spins: Cell<u32>,
-    /// Waits since its last full-budget spin.
-    since_probe: Cell<u32>,
-    /// Waits between two full-budget spins while the budget is short.
-    probe_every: Cell<u32>,
+    spins: Budget,
+    /// How many `yield_now` calls its next wait may make after spinning.
+    yields: Budget,
+    /// Where its latest registration put it in line ([`note_place_in_line`]).
+    place: Cell<Place>,
 }
 
 std::thread_local! {
@@ -69,51 +136,76 @@ std::thread_local! {
 }
 
 impl Learned {
-    /// A thread that has not waited yet: full budget.
+    /// A thread that has not waited yet: full budgets.
     const fn new() -> Self {
         Learned {
-            spins: Cell::new(MAX_SPINS),
+            spins: Budget::new(MAX_SPINS),
+            yields: Budget::new(MAX_YIELDS),
+            place: Cell::new(Place::Unknown),
+        }
+    }
+}
+
+/// A budget (of spins, or of yields) that adapts to how the waits that used it ended.
+struct Budget {
+    /// The most the budget may be.
+    max: u32,
+    /// How much the next wait may use.
+    now: Cell<u32>,
+    /// Waits since its last probe (a wait that used `max` while `now` was short).
+    since_probe: Cell<u32>,
+    /// Waits between two probes while the budget is short.
+    probe_every: Cell<u32>,
+}
+
+impl Budget {
+    /// A full budget of at most `max`.
+    const fn new(max: u32) -> Self {
+        Budget {
+            max,
+            now: Cell::new(max),
             since_probe: Cell::new(0),
             probe_every: Cell::new(PROBE_EVERY),
         }
     }
 
-    /// The budget of the next wait, and whether it is a probe (a full-budget spin while the
-    /// budget is short).
-    fn next_spin(&self) -> (u32, bool) {
-        let budget = self.spins.get();
-        if budget >= MAX_SPINS {
+    /// The budget of the next wait, and whether it is a probe (the full budget while the budget
+    /// is short).
+    fn next(&self) -> (u32, bool) {
+        let budget = self.now.get();
+        if budget >= self.max {
             return (budget, false);
         }
         let since = self.since_probe.get();
         if since >= self.probe_every.get() {
             self.since_probe.set(0);
-            return (MAX_SPINS, true);
+            return (self.max, true);
         }
         self.since_probe.set(since + 1);
         (budget, false)
     }
 
-    /// Learns from how a spin ended (see the module docs).
-    fn learn(&self, probe: bool, spun: &Spun) {
-        match *spun {
-            Spun::Woken(_) if probe => {
-                self.spins.set(MAX_SPINS);
+    /// Learns from how a wait that used the budget ended (see the module docs).
+    fn learn(&self, probe: bool, ended: &Ended) {
+        match *ended {
+            Ended::Woken(_) if probe => {
+                self.now.set(self.max);
                 self.probe_every.set(PROBE_EVERY);
             }
-            Spun::Woken(after) => {
-                let wanted = after.saturating_mul(2).min(MAX_SPINS);
-                self.spins.set(self.spins.get().max(wanted));
+            Ended::Woken(after) => {
+                let wanted = after.saturating_mul(2).min(self.max);
+                self.now.set(self.now.get().max(wanted));
             }
-            Spun::RanOut => {
-                self.spins.set(self.spins.get() / 2);
+            Ended::RanOut | Ended::Slow => {
+                let left = if matches!(ended, Ended::Slow) { 0 } else { self.now.get() / 2 };
+                self.now.set(left);
                 if probe {
                     let every = self.probe_every.get();
                     self.probe_every.set((every * 2).min(PROBE_EVERY_MAX));
                 }
             }
-            // No information: it did not spin long.
-            Spun::NoPlace => {}
+            // No information: it did not wait long.
+            Ended::NoPlace => {}
         }
     }
 }
@@ -133,6 +225,19 @@ pub(crate) fn refresh_cpus() -> usize {
     let n = thread::available_parallelism().map_or(1, usize::from);
     CPUS.store(n, Ordering::Relaxed);
     n
+}
+
+/// Records where the node the current thread just registered stands in its channel's line
+/// (the exchange calls it, under the lock, for a blocked thread's node): a wait spins only if
+/// the node is first. Forgotten when the next poll begins ([`forget_place_in_line`]).
+pub(crate) fn note_place_in_line(first: bool) {
+    let place = if first { Place::First } else { Place::Behind };
+    let _ = LEARNED.try_with(|learned| learned.place.set(place));
+}
+
+/// Forgets the place noted by the latest registration: called as a blocked thread polls again.
+pub(crate) fn forget_place_in_line() {
+    let _ = LEARNED.try_with(|learned| learned.place.set(Place::Unknown));
 }
 
 /// A place among the threads allowed to spin at once; given back on drop.
@@ -161,18 +266,22 @@ impl Drop for SpinSlot {
     }
 }
 
-/// Spins (or on one CPU, yields) for as long as this thread's budget and the free spinning
-/// places allow, watching `woken`, and learns from how it went. Returns whether a wake-up came.
+/// Spins, then yields, for as long as this thread's budgets, its place in line and the free
+/// spinning places allow, watching `woken`, and learns from how it went. Returns whether a
+/// wake-up came.
 pub(crate) fn wait_briefly(woken: impl Fn() -> bool) -> bool {
     LEARNED
-        .try_with(|learned| spin_and_learn(learned, &woken))
+        .try_with(|learned| spin_then_yield(learned, &woken))
         .unwrap_or(false)
 }
 
 /// [`wait_briefly`] with this thread's `learned` state.
-fn spin_and_learn(learned: &Learned, woken: &impl Fn() -> bool) -> bool {
+fn spin_then_yield(learned: &Learned, woken: &impl Fn() -> bool) -> bool {
     let cpus = cpus();
+    let place = learned.place.replace(Place::Unknown);
     if cpus == 1 {
+        // A spin only keeps the partner off the CPU, and a longer run of yields only passes it
+        // around among the waiters (23 forwarders on one CPU ran at half the rate with 64).
         for _ in 0..YIELDS_ON_ONE_CPU {
             thread::yield_now();
             if woken() {
@@ -181,15 +290,29 @@ fn spin_and_learn(learned: &Learned, woken: &impl Fn() -> bool) -> bool {
         }
         return false;
     }
-    let (budget, probe) = learned.next_spin();
-    let spun = spin(woken, budget, cpus - 1);
-    learned.learn(probe, &spun);
-    matches!(spun, Spun::Woken(_))
+    // Behind others, its turn comes no sooner for spinning or yielding.
+    if place == Place::Behind {
+        return false;
+    }
+    let (budget, probe) = learned.spins.next();
+    let ended = spin(woken, budget, cpus - 1);
+    learned.spins.learn(probe, &ended);
+    if matches!(ended, Ended::Woken(_)) {
+        return true;
+    }
+    // On a busy machine a yield hands the CPU to another process for a whole time slice.
+    if !yields_are_quick_lately(Instant::now()) {
+        return false;
+    }
+    let (budget, probe) = learned.yields.next();
+    let ended = yield_now(woken, budget);
+    learned.yields.learn(probe, &ended);
+    matches!(ended, Ended::Woken(_))
 }
 
 /// Spins for up to `budget` spins, the part past `FREE_SPINS` only with one of `places`
 /// spinning places, looking at `woken` every few spins.
-fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Spun {
+fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Ended {
     let mut spun = 0;
     let mut run = 1;
     let mut place = None;
@@ -197,7 +320,7 @@ fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Spun {
         if spun >= FREE_SPINS && place.is_none() {
             place = SpinSlot::take(places);
             if place.is_none() {
-                return Spun::NoPlace;
+                return Ended::NoPlace;
             }
         }
         let run_now = run.min(budget - spun);
@@ -206,19 +329,47 @@ fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Spun {
         }
         spun += run_now;
         if woken() {
-            return Spun::Woken(spun);
+            return Ended::Woken(spun);
         }
         run = (run * 2).min(SPINS_PER_LOOK);
     }
-    Spun::RanOut
+    Ended::RanOut
 }
 
-/// How a spin ended.
-enum Spun {
-    /// The wake-up came, after this many spins.
+/// Yields up to `budget` times, for at most [`YIELD_TIME`], looking at `woken` after each yield;
+/// stops at the first yield slower than [`SLOW_YIELD`].
+fn yield_now(woken: &impl Fn() -> bool, budget: u32) -> Ended {
+    if budget == 0 {
+        return Ended::RanOut;
+    }
+    let start = Instant::now();
+    let mut before = start;
+    for yields in 1..=budget {
+        thread::yield_now();
+        if woken() {
+            return Ended::Woken(yields);
+        }
+        let now = Instant::now();
+        if now - before > SLOW_YIELD {
+            SLOW_YIELD_SEEN.store(micros_since_epoch(now), Ordering::Relaxed);
+            return Ended::Slow;
+        }
+        if now - start > YIELD_TIME {
+            break;
+        }
+        before = now;
+    }
+    Ended::RanOut
+}
+
+/// How a spin or a run of yields ended.
+enum Ended {
+    /// The wake-up came, after this many spins (yields).
     Woken(u32),
-    /// The budget ran out first.
+    /// The budget (or the yield phase's time) ran out first.
     RanOut,
+    /// A yield took a whole time slice: the CPU is wanted by others.
+    Slow,
     /// It needed a spinning place and none was free.
     NoPlace,
 }
@@ -227,50 +378,50 @@ enum Spun {
 mod tests {
     use super::*;
 
-    /// Runs `waits` waits that all end as `spun`; returns how many of them were probes.
-    fn waits(learned: &Learned, waits: u32, spun: impl Fn(u32) -> Spun) -> u32 {
+    /// Runs `waits` waits on `budget` that all end as `ended`; returns how many were probes.
+    fn waits(budget: &Budget, waits: u32, ended: impl Fn(u32) -> Ended) -> u32 {
         let mut probes = 0;
         for _ in 0..waits {
-            let (budget, probe) = learned.next_spin();
+            let (now, probe) = budget.next();
             probes += u32::from(probe);
-            learned.learn(probe, &spun(budget));
+            budget.learn(probe, &ended(now));
         }
         probes
     }
 
     #[test]
     fn a_budget_that_keeps_running_out_falls_to_zero() {
-        let learned = Learned::new();
-        waits(&learned, 13, |_| Spun::RanOut);
-        assert_eq!(learned.spins.get(), 0);
+        let spins = Budget::new(MAX_SPINS);
+        waits(&spins, 13, |_| Ended::RanOut);
+        assert_eq!(spins.now.get(), 0);
     }
 
     #[test]
     fn quick_wake_ups_keep_the_full_budget() {
-        let learned = Learned::new();
-        waits(&learned, 100, |_| Spun::Woken(100));
-        assert_eq!(learned.spins.get(), MAX_SPINS);
+        let spins = Budget::new(MAX_SPINS);
+        waits(&spins, 100, |_| Ended::Woken(100));
+        assert_eq!(spins.now.get(), MAX_SPINS);
     }
 
     /// The both-parked regime: short spins never catch the partner, which is parked too; only a
     /// full-budget probe does, and one successful probe brings the whole budget back.
     #[test]
     fn the_both_parked_regime_recovers_at_the_first_probe() {
-        let learned = Learned::new();
-        waits(&learned, 13, |_| Spun::RanOut);
-        let probes = waits(&learned, PROBE_EVERY + 1, |budget| {
+        let spins = Budget::new(MAX_SPINS);
+        waits(&spins, 13, |_| Ended::RanOut);
+        let probes = waits(&spins, PROBE_EVERY + 1, |budget| {
             if budget == MAX_SPINS {
-                Spun::Woken(2_000) // the partner answers ~17 µs in
+                Ended::Woken(2_000) // the partner answers ~17 µs in
             } else {
-                Spun::RanOut
+                Ended::RanOut
             }
         });
         assert_eq!(probes, 1);
-        assert_eq!(learned.spins.get(), MAX_SPINS);
+        assert_eq!(spins.now.get(), MAX_SPINS);
         // And from then on it spins with the full budget, catching every answer.
-        waits(&learned, 50, |budget| {
+        waits(&spins, 50, |budget| {
             assert_eq!(budget, MAX_SPINS);
-            Spun::Woken(2_000)
+            Ended::Woken(2_000)
         });
     }
 
@@ -278,9 +429,9 @@ mod tests {
     /// rarer, so their cost falls to a full spin per `PROBE_EVERY_MAX` waits.
     #[test]
     fn failed_probes_back_off() {
-        let learned = Learned::new();
-        let probes = waits(&learned, 100_000, |_| Spun::RanOut);
-        assert_eq!(learned.probe_every.get(), PROBE_EVERY_MAX);
+        let spins = Budget::new(MAX_SPINS);
+        let probes = waits(&spins, 100_000, |_| Ended::RanOut);
+        assert_eq!(spins.probe_every.get(), PROBE_EVERY_MAX);
         // 16 + 32 + … + 512 waits to reach the longest interval, then one probe per 1025 waits.
         assert!(
             (100_000 / (PROBE_EVERY_MAX + 1)..=100_000 / (PROBE_EVERY_MAX + 1) + 8)
@@ -291,8 +442,66 @@ mod tests {
 
     #[test]
     fn a_spin_without_a_place_teaches_nothing() {
+        let spins = Budget::new(MAX_SPINS);
+        waits(&spins, 3, |_| Ended::NoPlace);
+        assert_eq!(spins.now.get(), MAX_SPINS);
+    }
+
+    /// One slow yield (another process took the CPU for a time slice) ends yielding at once, not
+    /// after halvings that would each cost a time slice; a probe that finds yields quick again
+    /// brings them back.
+    #[test]
+    fn a_slow_yield_stops_yielding_until_a_probe_pays() {
+        let yields = Budget::new(MAX_YIELDS);
+        waits(&yields, 1, |_| Ended::Slow);
+        assert_eq!(yields.now.get(), 0);
+        let probes = waits(&yields, PROBE_EVERY + 1, |budget| {
+            if budget == MAX_YIELDS {
+                Ended::Woken(3)
+            } else {
+                Ended::RanOut
+            }
+        });
+        assert_eq!(probes, 1);
+        assert_eq!(yields.now.get(), MAX_YIELDS);
+    }
+
+    /// A yield phase with no budget makes no system call and reports that it ran out; one whose
+    /// wake-up is already there stops after its first yield.
+    #[test]
+    fn the_yield_phase_watches_its_flag_and_its_budget() {
+        assert!(matches!(yield_now(&|| panic!("no yield, no look"), 0), Ended::RanOut));
+        assert!(matches!(yield_now(&|| true, MAX_YIELDS), Ended::Woken(1)));
+        let looks = Cell::new(0);
+        let ended = yield_now(
+            &|| {
+                looks.set(looks.get() + 1);
+                false
+            },
+            4,
+        );
+        assert!(matches!(ended, Ended::RanOut | Ended::Slow));
+        assert!((1..=4).contains(&looks.get()));
+    }
+
+    /// A thread behind others in line does not spin or yield when there is a second CPU (its
+    /// partner's next answer goes to the waiter ahead of it), and the place is forgotten after
+    /// one wait: a wait whose registration said nothing may spin.
+    #[test]
+    fn a_thread_behind_others_in_line_parks_at_once() {
+        if cpus() < 2 {
+            return; // on one CPU it yields instead, by design
+        }
         let learned = Learned::new();
-        waits(&learned, 3, |_| Spun::NoPlace);
-        assert_eq!(learned.spins.get(), MAX_SPINS);
+        learned.place.set(Place::Behind);
+        let looks = Cell::new(0);
+        let woken = || {
+            looks.set(looks.get() + 1);
+            false
+        };
+        assert!(!spin_then_yield(&learned, &woken));
+        assert_eq!(looks.get(), 0, "it neither spun nor yielded");
+        assert_eq!(learned.place.get(), Place::Unknown);
+        assert!(spin_then_yield(&learned, &|| true), "first in line or unknown: it spins");
     }
 }

@@ -3,16 +3,23 @@
 //!
 //! A blocked call (`send_blocking`, `recv_timeout`, `select_blocking!`, iteration, …) that finds
 //! no partner must wait. By default ([`WaitPolicy::Adaptive`]) it first spins, watching for its
-//! wake-up, for as long as spinning has lately paid off on this thread, and then parks:
+//! wake-up, for as long as spinning has lately paid off on this thread, then yields a few times,
+//! and then parks:
 //!
-//! - the spin budget of a thread doubles after a wait that parked but was woken soon after
-//!   (spinning a little longer would have caught it) and halves after one that parked for long
-//!   (the partner was not about to answer: spinning only burned CPU);
-//! - at most as many threads spin at once as the process has CPUs; the others park at once, so
-//!   that threads waiting in a pool larger than the machine do not keep the ones that would
-//!   answer off the CPUs;
-//! - on one CPU nothing spins: a waiting thread yields once (its partner may be runnable on that
-//!   CPU) and then parks.
+//! - only a waiter that is first in its line spins: one with other waiters ahead of it parks at
+//!   once (on a machine with more than one CPU), since the partner's next answer goes to the
+//!   waiter ahead;
+//! - a thread's spin budget shrinks while its spins run out before the wake-up comes, grows back
+//!   to cover the wake-ups it does catch, and is tried in full now and then, so that two
+//!   partners that both took to parking find their way back to spinning;
+//! - at most one thread fewer than the process has CPUs spins at once (none on one CPU), so that
+//!   threads waiting in a pool larger than the machine do not keep the ones that would answer
+//!   off the CPUs;
+//! - then it yields, for at most about 50 µs (on one CPU it only yields, twice): with more runnable
+//!   threads than CPUs a yield lets another one run, often the partner, and costs no park and
+//!   wake-up; after a yield that gave the CPU away for a whole time slice (another process is
+//!   busy on it), no thread of the process yields for a while, since a parked thread is run
+//!   sooner after its wake-up than one that yielded.
 //!
 //! [`WaitPolicy::Park`] never spins or yields: the call parks at once and the thread uses no CPU
 //! while it waits, at the price of a system call and a context switch per wait. For real-time

@@ -109,3 +109,57 @@ fn a_pool_of_parking_threads_forwards_every_message_once() {
         join(f);
     }
 }
+
+/// The default policy with threads that outnumber the CPUs many times over (Go's
+/// `TestMultiConsumer`: 23 forwarders): most of them wait behind others in line and park at
+/// once, the one in front spins or yields, and a few of them time out and wait again. Every
+/// message arrives once, and nothing stays parked (a lost wake-up would hang this test).
+#[test]
+fn a_pool_larger_than_the_machine_forwards_every_message_once_with_the_default_policy() {
+    let (a_tx, a_rx) = rendez::channel::<u64>();
+    let (b_tx, b_rx) = rendez::channel::<u64>();
+    let forwarders: Vec<_> = (0..23)
+        .map(|index| {
+            let (a_rx, b_tx) = (a_rx.clone(), b_tx.clone());
+            thread::spawn(move || {
+                set_thread_wait_policy(Some(WaitPolicy::Adaptive));
+                loop {
+                    // A few forwarders wait with a deadline short enough to pass while they
+                    // stand in line, and then register again at the back.
+                    let msg = if index % 4 == 0 {
+                        match a_rx.recv_timeout(Duration::from_micros(50)) {
+                            Ok(msg) => msg,
+                            Err(RecvTimeoutError::Timeout) => continue,
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                    } else {
+                        match a_rx.recv_blocking() {
+                            Ok(msg) => msg,
+                            Err(_) => return,
+                        }
+                    };
+                    b_tx.send_blocking(msg).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop((a_rx, b_tx));
+    let n = common::scaled(20_000) as u64;
+    let producer = thread::spawn(move || {
+        set_thread_wait_policy(Some(WaitPolicy::Adaptive));
+        for i in 0..n {
+            a_tx.send_blocking(i).unwrap();
+        }
+    });
+    let mut seen = vec![false; n as usize];
+    for _ in 0..n {
+        let msg = b_rx.recv_blocking().unwrap() as usize;
+        assert!(!seen[msg], "message {msg} arrived twice");
+        seen[msg] = true;
+    }
+    join(producer);
+    for f in forwarders {
+        join(f);
+    }
+    assert_eq!(b_rx.try_recv(), Err(rendez::TryRecvError::Disconnected));
+}

@@ -12,7 +12,7 @@ use super::RawCore;
 use super::{Exchange, Unsent};
 use crate::error::RecvError;
 use crate::message::Msgs;
-use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending};
+use crate::waiter::{Receiving, RecvWaiter, SendWaiter, Sending, Waiter};
 use crate::wake::{NeedWaker, WakeBatch};
 
 impl Exchange {
@@ -67,6 +67,7 @@ impl Exchange {
             // An earlier send may now go to a blocked receive, or a receive is woken; either way
             // this send, not first in line for a blocked receive, keeps waiting.
             self.dispatch(msgs, wakes);
+            tell_place_in_line(waiter, self.senders.front() == Some(node));
             return Ok(Poll::Pending);
         }
         match state {
@@ -199,6 +200,19 @@ impl Exchange {
         // A select's receive arm may have passed over offers that are its own select's sends; a
         // receive behind it may take those (and normally there is nothing to do here).
         self.dispatch(msgs, wakes);
+        tell_place_in_line(waiter, self.receivers.front() == Some(node));
         Ok(Poll::Pending)
     }
+}
+
+/// Tells a blocked thread that just registered `waiter` whether it is first in line: only the
+/// waiter a peer serves next can gain by spinning (`crate::spin`). Nothing without `std`, where
+/// no thread blocks.
+#[inline]
+fn tell_place_in_line<S>(waiter: &Waiter<S>, first: bool) {
+    #[cfg(all(feature = "std", not(rendez_loom)))]
+    if waiter.is_blocking() {
+        crate::spin::note_place_in_line(first);
+    }
+    let _ = (waiter, first);
 }
