@@ -396,8 +396,9 @@ fn run(config: &Config, title: &str) {
 }
 
 /// `--once ROW MSG PEER N`: runs that one case once with `N` messages (or round trips) and prints
-/// nothing, for instruction counts: `.ci/instructions` runs it under callgrind with two `N` and
-/// takes the difference, so start-up costs cancel.
+/// the run's wall nanoseconds and CPU seconds (user + system, every thread), measured around the
+/// run itself, without the start-up: for `.ci/ab`, and for instruction counts (`.ci/instructions`
+/// runs it under callgrind with two `N` and takes the difference, so start-up costs cancel).
 fn run_once(args: &[String]) {
     let [row, msg, peer, n] = args else {
         eprintln!("usage: compare --once ROW MSG PEER N (e.g. async_spsc_ct usize rendez 10000)");
@@ -417,7 +418,10 @@ fn run_once(args: &[String]) {
         .iter()
         .find(|c| c.peer == peer)
         .unwrap_or_else(|| panic!("{peer} takes no part in {row}"));
-    (case.run)();
+    let cpu = load::cpu_time();
+    let wall = (case.run)();
+    let cpu = load::cpu_time().saturating_sub(cpu);
+    println!("{} {}", wall.as_nanos(), cpu.as_secs_f64());
 }
 
 /// `--hold-load L`: starts load `L` (busy or bursty), prints `ready` once it runs, and holds it
