@@ -197,7 +197,11 @@ impl Budget {
                 self.now.set(self.now.get().max(wanted));
             }
             Ended::RanOut | Ended::Slow => {
-                let left = if matches!(ended, Ended::Slow) { 0 } else { self.now.get() / 2 };
+                let left = if matches!(ended, Ended::Slow) {
+                    0
+                } else {
+                    self.now.get() / 2
+                };
                 self.now.set(left);
                 if probe {
                     let every = self.probe_every.get();
@@ -470,7 +474,10 @@ mod tests {
     /// wake-up is already there stops after its first yield.
     #[test]
     fn the_yield_phase_watches_its_flag_and_its_budget() {
-        assert!(matches!(yield_now(&|| panic!("no yield, no look"), 0), Ended::RanOut));
+        assert!(matches!(
+            yield_now(&|| panic!("no yield, no look"), 0),
+            Ended::RanOut
+        ));
         assert!(matches!(yield_now(&|| true, MAX_YIELDS), Ended::Woken(1)));
         let looks = Cell::new(0);
         let ended = yield_now(
@@ -502,6 +509,9 @@ mod tests {
         assert!(!spin_then_yield(&learned, &woken));
         assert_eq!(looks.get(), 0, "it neither spun nor yielded");
         assert_eq!(learned.place.get(), Place::Unknown);
-        assert!(spin_then_yield(&learned, &|| true), "first in line or unknown: it spins");
+        assert!(
+            spin_then_yield(&learned, &|| true),
+            "first in line or unknown: it spins"
+        );
     }
 }
