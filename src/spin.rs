@@ -22,6 +22,9 @@
 //!   both-parked regime (each parks, so neither is on a CPU when the other waits, and short spins
 //!   never succeed): a park that ends quickly proves nothing, since a thread that stops spinning
 //!   may be the very thing that lets its partner run.
+//! - **A long spin yields now and then** (every `SPINS_PER_YIELD` spins, about 2 µs): when the
+//!   thread that would answer is runnable on the spinner's CPU (three threads passing messages
+//!   along on two CPUs), the yield runs it; otherwise it returns at once.
 //! - **Few spin at once:** every waiting thread may spin `FREE_SPINS` (under a microsecond), but
 //!   spinning longer needs one of `CPUs - 1` places (none on one CPU); a thread that finds none
 //!   does not spin on. So waiting threads never take every CPU from the thread that would answer,
@@ -62,6 +65,8 @@ const MAX_SPINS: u32 = 1 << 12;
 const FREE_SPINS: u32 = 1 << 6;
 /// The longest run of spins between two looks at the wake-up flag.
 const SPINS_PER_LOOK: u32 = 1 << 6;
+/// A spin yields once every this many spins (about 2 µs), past the first of them.
+const SPINS_PER_YIELD: u32 = 1 << 8;
 /// The most `yield_now` calls one wait makes after its spin.
 const MAX_YIELDS: u32 = 1 << 6;
 /// A yield phase ends after this long, however many yields it had left.
@@ -320,6 +325,7 @@ fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Ended {
     let mut spun = 0;
     let mut run = 1;
     let mut place = None;
+    let mut next_yield = SPINS_PER_YIELD;
     while spun < budget {
         if spun >= FREE_SPINS && place.is_none() {
             place = SpinSlot::take(places);
@@ -335,9 +341,32 @@ fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Ended {
         if woken() {
             return Ended::Woken(spun);
         }
+        if spun >= next_yield {
+            next_yield = spun + SPINS_PER_YIELD;
+            // A long spin lets a thread that is runnable on this CPU (often the partner) run now
+            // and then; with no such thread the yield returns at once.
+            let before = Instant::now();
+            if yields_are_quick_lately(before) {
+                thread::yield_now();
+                if woken() {
+                    return Ended::Woken(spun);
+                }
+                note_if_slow(before, Instant::now());
+            }
+        }
         run = (run * 2).min(SPINS_PER_LOOK);
     }
     Ended::RanOut
+}
+
+/// Records a slow yield (one that began at `before` and ended at `now`) for the whole process;
+/// returns whether it was slow.
+fn note_if_slow(before: Instant, now: Instant) -> bool {
+    let slow = now - before > SLOW_YIELD;
+    if slow {
+        SLOW_YIELD_SEEN.store(micros_since_epoch(now), Ordering::Relaxed);
+    }
+    slow
 }
 
 /// Yields up to `budget` times, for at most [`YIELD_TIME`], looking at `woken` after each yield;
@@ -354,8 +383,7 @@ fn yield_now(woken: &impl Fn() -> bool, budget: u32) -> Ended {
             return Ended::Woken(yields);
         }
         let now = Instant::now();
-        if now - before > SLOW_YIELD {
-            SLOW_YIELD_SEEN.store(micros_since_epoch(now), Ordering::Relaxed);
+        if note_if_slow(before, now) {
             return Ended::Slow;
         }
         if now - start > YIELD_TIME {
@@ -489,6 +517,19 @@ mod tests {
         );
         assert!(matches!(ended, Ended::RanOut | Ended::Slow));
         assert!((1..=4).contains(&looks.get()));
+    }
+
+    /// One slow yield anywhere in the process stops every thread's yields for `YIELDS_OFF`.
+    #[test]
+    fn a_slow_yield_turns_yields_off_for_the_whole_process_for_a_while() {
+        let before = Instant::now();
+        assert!(!note_if_slow(before, before + SLOW_YIELD / 2));
+        assert!(note_if_slow(before, before + SLOW_YIELD * 2));
+        let seen = before + SLOW_YIELD * 2;
+        assert!(!yields_are_quick_lately(seen + YIELDS_OFF / 2));
+        assert!(yields_are_quick_lately(seen + YIELDS_OFF * 2));
+        // Other tests' waits may yield again.
+        SLOW_YIELD_SEEN.store(0, Ordering::Relaxed);
     }
 
     /// A thread behind others in line does not spin or yield when there is a second CPU (its
