@@ -40,9 +40,11 @@
 //! - **But not on a busy machine:** a yield that gave the CPU away for a time slice
 //!   ([`SLOW_YIELD`]) means other processes want the CPUs; a thread that yielded gets the CPU
 //!   back only when that slice ends, while a parked thread runs as soon as it is woken. So no
-//!   thread of the process yields for [`YIELDS_OFF`] after one slow yield (kanal yields in the
-//!   same way without this check, and with one busy process per CPU its multi-thread rows fall
-//!   to a few thousand messages a second).
+//!   thread of the process yields for [`YIELDS_OFF`] after two slow yields within
+//!   [`SLOW_YIELDS_APART`] (kanal yields in the same way without this check, and with one busy
+//!   process per CPU its multi-thread rows fall to a few thousand messages a second). One slow
+//!   yield alone is not enough: with 23 forwarders on two CPUs the process's own threads make a
+//!   few a second, and turning yields off for those cost that shape a sixth of its rate.
 //!
 //! The CPU count is read again each time a thread makes its parker (at its first blocking call):
 //! a process may be moved to other CPUs while it runs.
@@ -74,10 +76,12 @@ const YIELD_TIME: Duration = Duration::from_micros(50);
 /// A yield that took longer than this gave the CPU to something that ran a whole time slice
 /// (another process, on a busy machine): the next yields would too, and a thread that yielded
 /// gets the CPU back only when that slice ends, while a parked one is run as soon as it is
-/// woken. So no thread of the process yields for [`YIELDS_OFF`] after a slow yield.
+/// woken. So no thread of the process yields for [`YIELDS_OFF`] after two slow yields.
 const SLOW_YIELD: Duration = Duration::from_micros(100);
-/// How long the whole process parks without yielding after a slow yield.
+/// How long the whole process parks without yielding after two slow yields.
 const YIELDS_OFF: Duration = Duration::from_millis(100);
+/// Two slow yields at most this far apart turn yields off.
+const SLOW_YIELDS_APART: Duration = Duration::from_millis(10);
 /// `yield_now` calls before parking, on one CPU.
 const YIELDS_ON_ONE_CPU: u32 = 2;
 /// A thread whose budget is below its most spins (yields) uses the most once every
@@ -94,6 +98,8 @@ static CPUS: AtomicUsize = AtomicUsize::new(0);
 /// When a thread of this process last found a yield slow, in microseconds since [`epoch`]
 /// (wrapping: a wrong answer once in 71 minutes on a 32-bit target costs one wait); 0: never.
 static SLOW_YIELD_SEEN: AtomicUsize = AtomicUsize::new(0);
+/// When the latest [`YIELDS_OFF`] period began, on the same clock; 0: never.
+static YIELDS_OFF_SINCE: AtomicUsize = AtomicUsize::new(0);
 
 /// The instant the yield clock counts from (the first wait that yielded).
 fn epoch() -> Instant {
@@ -109,10 +115,10 @@ fn micros_since_epoch(at: Instant) -> usize {
     micros.max(1)
 }
 
-/// Whether no thread of the process found a yield slow in the last [`YIELDS_OFF`].
+/// Whether yields are on: no [`YIELDS_OFF`] period began in the last `YIELDS_OFF`.
 fn yields_are_quick_lately(now: Instant) -> bool {
-    let seen = SLOW_YIELD_SEEN.load(Ordering::Relaxed);
-    seen == 0 || micros_since_epoch(now).wrapping_sub(seen) > YIELDS_OFF.as_micros() as usize
+    let since = YIELDS_OFF_SINCE.load(Ordering::Relaxed);
+    since == 0 || micros_since_epoch(now).wrapping_sub(since) > YIELDS_OFF.as_micros() as usize
 }
 
 /// Where the node of a thread's latest registration stands in its channel's line.
@@ -364,7 +370,13 @@ fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Ended {
 fn note_if_slow(before: Instant, now: Instant) -> bool {
     let slow = now - before > SLOW_YIELD;
     if slow {
-        SLOW_YIELD_SEEN.store(micros_since_epoch(now), Ordering::Relaxed);
+        let now = micros_since_epoch(now);
+        let last = SLOW_YIELD_SEEN.swap(now, Ordering::Relaxed);
+        // One slow yield may be the process's own threads taking their turns (23 forwarders on
+        // two CPUs see a few a second); another process shows itself in slow yields that repeat.
+        if last != 0 && now.wrapping_sub(last) < SLOW_YIELDS_APART.as_micros() as usize {
+            YIELDS_OFF_SINCE.store(now, Ordering::Relaxed);
+        }
     }
     slow
 }
@@ -519,17 +531,36 @@ mod tests {
         assert!((1..=4).contains(&looks.get()));
     }
 
-    /// One slow yield anywhere in the process stops every thread's yields for `YIELDS_OFF`.
+    /// One slow yield is not enough to stop yields (it may be the process's own threads taking
+    /// their turns); two within `SLOW_YIELDS_APART` stop every thread's yields for `YIELDS_OFF`;
+    /// slow yields further apart do not.
     #[test]
-    fn a_slow_yield_turns_yields_off_for_the_whole_process_for_a_while() {
-        let before = Instant::now();
-        assert!(!note_if_slow(before, before + SLOW_YIELD / 2));
-        assert!(note_if_slow(before, before + SLOW_YIELD * 2));
-        let seen = before + SLOW_YIELD * 2;
-        assert!(!yields_are_quick_lately(seen + YIELDS_OFF / 2));
-        assert!(yields_are_quick_lately(seen + YIELDS_OFF * 2));
+    fn repeated_slow_yields_turn_yields_off_for_the_whole_process_for_a_while() {
+        let start = Instant::now() + Duration::from_secs(1);
+        let slow = |at: Instant| assert!(note_if_slow(at, at + SLOW_YIELD * 2));
+        SLOW_YIELD_SEEN.store(0, Ordering::Relaxed);
+        assert!(!note_if_slow(start, start + SLOW_YIELD / 2));
+        slow(start);
+        assert!(
+            yields_are_quick_lately(start + SLOW_YIELD * 3),
+            "one slow yield"
+        );
+        let later = start + SLOW_YIELDS_APART * 3;
+        slow(later);
+        assert!(
+            yields_are_quick_lately(later + SLOW_YIELD * 3),
+            "two, far apart"
+        );
+        let again = later + SLOW_YIELDS_APART / 2;
+        slow(again);
+        assert!(
+            !yields_are_quick_lately(again + YIELDS_OFF / 2),
+            "two, close together"
+        );
+        assert!(yields_are_quick_lately(again + YIELDS_OFF * 2));
         // Other tests' waits may yield again.
         SLOW_YIELD_SEEN.store(0, Ordering::Relaxed);
+        YIELDS_OFF_SINCE.store(0, Ordering::Relaxed);
     }
 
     /// A thread behind others in line does not spin or yield when there is a second CPU (its
