@@ -17,9 +17,9 @@
 //!   off the CPUs;
 //! - then it yields, for at most about 50 µs (on one CPU it only yields, twice): with more runnable
 //!   threads than CPUs a yield lets another one run, often the partner, and costs no park and
-//!   wake-up; after a yield that gave the CPU away for a whole time slice (another process is
-//!   busy on it), no thread of the process yields for a while, since a parked thread is run
-//!   sooner after its wake-up than one that yielded.
+//!   wake-up; after yields that gave the CPU away for a whole time slice, twice in a short
+//!   while (another process is busy on the CPUs), no thread of the process yields for a while,
+//!   since a parked thread is run sooner after its wake-up than one that yielded.
 //!
 //! [`WaitPolicy::Park`] never spins or yields: the call parks at once and the thread uses no CPU
 //! while it waits, at the price of a system call and a context switch per wait. For real-time
