@@ -66,7 +66,7 @@ const MAX_SPINS: u32 = 1 << 12;
 /// Spins any waiting thread may do without a spinning place.
 const FREE_SPINS: u32 = 1 << 6;
 /// The longest run of spins between two looks at the wake-up flag.
-const SPINS_PER_LOOK: u32 = 1 << 4;
+const SPINS_PER_LOOK: u32 = 1 << 2;
 /// A spin yields once every this many spins (about 2 µs), past the first of them.
 const SPINS_PER_YIELD: u32 = 1 << 8;
 /// The most `yield_now` calls one wait makes after its spin.
