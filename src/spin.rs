@@ -560,6 +560,47 @@ mod tests {
         YIELDS_OFF_SINCE.store(0, Ordering::Relaxed);
     }
 
+    /// The exchange notes a blocked thread's place as its node registers: the first blocked
+    /// receive (send) is first in line, the next one behind it; a task's registration notes
+    /// nothing, and a new poll forgets the place.
+    #[test]
+    fn the_exchange_tells_a_blocked_thread_its_place_in_line() {
+        use core::future::Future;
+        use core::pin::pin;
+        use core::task::Context;
+
+        use crate::exchange::Core;
+        use crate::lock::StdLock;
+        use crate::recv::RecvFut;
+        use crate::send::SendFut;
+
+        let place = || LEARNED.with(|learned| learned.place.get());
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+
+        let receives = Core::<u32, StdLock>::new();
+        let mut first = pin!(RecvFut::new(&receives, true));
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(place(), Place::First);
+        let mut second = pin!(RecvFut::new(&receives, true));
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(place(), Place::Behind);
+        forget_place_in_line();
+        let mut task = pin!(RecvFut::new(&receives, false));
+        assert!(task.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(place(), Place::Unknown);
+
+        let sends = Core::<u32, StdLock>::new();
+        let mut first = pin!(SendFut::new(&sends, 1, true));
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(place(), Place::First);
+        let mut second = pin!(SendFut::new(&sends, 2, true));
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(place(), Place::Behind);
+        forget_place_in_line();
+        assert_eq!(place(), Place::Unknown);
+    }
+
     /// A thread behind others in line does not spin or yield when there is a second CPU (its
     /// partner's next answer goes to the waiter ahead of it), and the place is forgotten after
     /// one wait: a wait whose registration said nothing may spin.
