@@ -228,15 +228,21 @@ pub(crate) struct SendNode<T> {
 }
 
 impl<T> SendNode<T> {
-    /// A node waited on by `owner`, holding `msg` (`Init`) or nothing (`Done`).
-    pub(crate) fn new(msg: Option<T>, owner: Owner) -> Self {
-        let (state, cell) = match msg {
-            Some(msg) => (Sending::Init, UnsafeCell::new(MaybeUninit::new(msg))),
-            None => (Sending::Done, empty_cell()),
-        };
+    /// A node waited on by `owner`, holding `msg` (`Init`). (It takes `T`, not an `Option<T>`:
+    /// building the `Option` first cost a copy of the message.)
+    pub(crate) fn new(msg: T, owner: Owner) -> Self {
         SendNode {
-            waiter: SendWaiter::with_owner(state, owner),
-            msg: cell,
+            waiter: SendWaiter::with_owner(Sending::Init, owner),
+            msg: UnsafeCell::new(MaybeUninit::new(msg)),
+        }
+    }
+
+    /// A node waited on by `owner`, holding nothing (`Done`) until [`SendNode::put`].
+    #[cfg(feature = "sink")]
+    pub(crate) fn empty(owner: Owner) -> Self {
+        SendNode {
+            waiter: SendWaiter::with_owner(Sending::Done, owner),
+            msg: empty_cell(),
         }
     }
 

@@ -72,7 +72,7 @@ impl<T, L: Lock> SendOwned<T, L> {
         SendOwned {
             shared: sender.shared.clone(),
             done: false,
-            waiter: SendNode::new(Some(msg), Owner::Task),
+            waiter: SendNode::new(msg, Owner::Task),
         }
     }
 

@@ -67,7 +67,7 @@ impl<'a, T, L: Lock> SendFut<'a, T, L> {
         SendFut {
             core,
             done: false,
-            waiter: SendNode::new(Some(msg), Owner::task_or_thread(blocking)),
+            waiter: SendNode::new(msg, Owner::task_or_thread(blocking)),
         }
     }
 

@@ -74,7 +74,7 @@ impl<T, L: Lock> Sink<T> for Sender<T, L> {
         }
         let node = this
             .sink
-            .get_or_insert_with(|| Box::pin(SendNode::new(None, Owner::Task)));
+            .get_or_insert_with(|| Box::pin(SendNode::empty(Owner::Task)));
         let idle = !node.is_registered() && {
             // SAFETY: unregistered, so this handle has the only access to the slot.
             (unsafe { node.state() }) == Sending::Done
