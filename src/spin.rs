@@ -22,13 +22,21 @@
 //!   both-parked regime (each parks, so neither is on a CPU when the other waits, and short spins
 //!   never succeed): a park that ends quickly proves nothing, since a thread that stops spinning
 //!   may be the very thing that lets its partner run.
-//! - **A long spin yields now and then** (every `SPINS_PER_YIELD` spins, about 2 µs): when the
-//!   thread that would answer is runnable on the spinner's CPU (three threads passing messages
-//!   along on two CPUs), the yield runs it; otherwise it returns at once. A wake-up that comes
-//!   during such a yield counts as a spin that ran out (`Ended::WokenInYield`): the partner was
-//!   waiting for this very CPU, and the spin only kept it waiting. Counted as a catch, it kept
-//!   two threads that share one CPU (a new thread often starts on its parent's) spinning 2 µs
-//!   for each message, at a fifth of the rate they reach by yielding to each other at once.
+//! - **A long spin yields now and then**: when the thread that would answer is runnable on the
+//!   spinner's CPU (three threads passing messages along on two CPUs), the yield runs it;
+//!   otherwise it returns at once. How often adapts per thread ([`YieldEvery`]): a yield that gave
+//!   the CPU away for a moment (the partner ran and blocked again) halves the spins between yields,
+//!   down to `MIN_SPINS_PER_YIELD` (about 130 ns); one that returned at once doubles them, up to
+//!   `MAX_SPINS_PER_YIELD` (about 2 µs); one that gave the CPU away for long (another process)
+//!   sets them back to the most. With 1 and 4 forwarders in Go's multi-consumer shape (three and
+//!   six threads on two CPUs) the short interval raised the rate 1.6-1.8 times and cut the CPU per
+//!   message by 40%; with two threads on two CPUs the yields find nothing to run and the interval
+//!   stays long.
+//! - **A wake-up found right after a yield that gave the CPU away counts as a spin that ran out**
+//!   (`Ended::WokenInYield`): the partner was waiting for this very CPU, and the spin only kept it
+//!   waiting. Counted as a catch, it kept two threads that share one CPU (a new thread often
+//!   starts on its parent's) spinning 2 µs for each message, at a fifth of the rate they reach by
+//!   yielding to each other at once. After a yield that returned at once, the spin caught it.
 //! - **Few spin at once:** every waiting thread may spin `FREE_SPINS` (under a microsecond), but
 //!   spinning longer needs one of `CPUs - 1` places (none on one CPU); a thread that finds none
 //!   does not spin on. So waiting threads never take every CPU from the thread that would answer,
@@ -69,8 +77,16 @@ use std::time::{Duration, Instant};
 const MAX_SPINS: u32 = 1 << 12;
 /// Spins any waiting thread may do without a spinning place.
 const FREE_SPINS: u32 = 1 << 6;
-/// A spin yields once every this many spins (about 2 µs), past the first of them.
-const SPINS_PER_YIELD: u32 = 1 << 8;
+/// The most spins between two yields of one spin (about 2 µs), and where a thread starts.
+const MAX_SPINS_PER_YIELD: u32 = 1 << 8;
+/// The fewest spins between two yields of one spin (about 130 ns).
+const MIN_SPINS_PER_YIELD: u32 = 1 << 4;
+/// A yield that took longer than this ran another thread: a no-op `sched_yield` takes about
+/// 0.4 µs here, one that switches to another thread and back about 2 µs.
+const YIELD_RAN_ANOTHER: Duration = Duration::from_micros(1);
+/// A yield that took longer than this ran something for long: another process, or a thread doing
+/// real work; spinning there is no help to the partner, and yielding sooner would not be either.
+const YIELD_RAN_LONG: Duration = Duration::from_micros(20);
 /// The most `yield_now` calls one wait makes after its spin.
 const MAX_YIELDS: u32 = 1 << 6;
 /// A yield phase ends after this long, however many yields it had left.
@@ -142,6 +158,8 @@ struct Learned {
     yields: Budget,
     /// Where its latest registration put it in line ([`note_place_in_line`]).
     place: Cell<Place>,
+    /// How often its spins yield.
+    yield_every: YieldEvery,
 }
 
 std::thread_local! {
@@ -155,6 +173,7 @@ impl Learned {
             spins: Budget::new(MAX_SPINS),
             yields: Budget::new(MAX_YIELDS),
             place: Cell::new(Place::Unknown),
+            yield_every: YieldEvery(Cell::new(MAX_SPINS_PER_YIELD)),
         }
     }
 }
@@ -224,6 +243,50 @@ impl Budget {
             // No information: it did not wait long.
             Ended::NoPlace => {}
         }
+    }
+}
+
+/// The spins between two yields of one thread's spins, adapted to what its yields did.
+struct YieldEvery(Cell<u32>);
+
+/// What a yield did, judged by how long it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum YieldRan {
+    /// Nothing else was runnable on this CPU: it returned at once.
+    Nothing,
+    /// Another thread ran for a moment: likely the partner, which then blocked again.
+    Briefly,
+    /// Something ran for long: another process, or a thread doing real work.
+    Long,
+}
+
+impl YieldRan {
+    /// Judges a yield that took `took`.
+    fn after(took: Duration) -> Self {
+        if took > YIELD_RAN_LONG {
+            YieldRan::Long
+        } else if took > YIELD_RAN_ANOTHER {
+            YieldRan::Briefly
+        } else {
+            YieldRan::Nothing
+        }
+    }
+}
+
+impl YieldEvery {
+    /// Spins until the next yield.
+    fn get(&self) -> u32 {
+        self.0.get()
+    }
+
+    /// Learns from a yield (see the module docs).
+    fn learn(&self, ran: YieldRan) {
+        let every = self.0.get();
+        self.0.set(match ran {
+            YieldRan::Nothing => (every * 2).min(MAX_SPINS_PER_YIELD),
+            YieldRan::Briefly => (every / 2).max(MIN_SPINS_PER_YIELD),
+            YieldRan::Long => MAX_SPINS_PER_YIELD,
+        });
     }
 }
 
@@ -312,7 +375,13 @@ fn spin_then_yield(learned: &Learned, woken: &impl Fn() -> bool) -> bool {
         return false;
     }
     let (budget, probe) = learned.spins.next();
-    let ended = spin(woken, budget, cpus - 1);
+    let ended = spin(
+        woken,
+        budget,
+        cpus - 1,
+        &learned.yield_every,
+        yield_and_judge,
+    );
     learned.spins.learn(probe, &ended);
     if matches!(ended, Ended::Woken(_) | Ended::WokenInYield) {
         return true;
@@ -328,11 +397,18 @@ fn spin_then_yield(learned: &Learned, woken: &impl Fn() -> bool) -> bool {
 }
 
 /// Spins for up to `budget` spins, the part past `FREE_SPINS` only with one of `places`
-/// spinning places, looking at `woken` after every spin.
-fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Ended {
+/// spinning places, looking at `woken` after every spin, and yielding as often as `every` says
+/// (with `yield_once`, [`yield_and_judge`] but in the tests).
+fn spin(
+    woken: &impl Fn() -> bool,
+    budget: u32,
+    places: usize,
+    every: &YieldEvery,
+    yield_once: impl Fn() -> YieldRan,
+) -> Ended {
     let mut spun = 0;
     let mut place = None;
-    let mut next_yield = SPINS_PER_YIELD;
+    let mut next_yield = every.get();
     while spun < budget {
         if spun >= FREE_SPINS && place.is_none() {
             place = SpinSlot::take(places);
@@ -350,21 +426,34 @@ fn spin(woken: &impl Fn() -> bool, budget: u32, places: usize) -> Ended {
             return Ended::Woken(spun);
         }
         if spun >= next_yield {
-            next_yield = spun + SPINS_PER_YIELD;
             // A long spin lets a thread that is runnable on this CPU (often the partner) run now
             // and then; with no such thread the yield returns at once.
-            let before = Instant::now();
-            if yields_are_quick_lately(before) {
-                thread::yield_now();
-                // The partner ran here: the spin did not catch it, the yield did.
+            if yields_are_quick_lately(Instant::now()) {
+                let ran = yield_once();
+                every.learn(ran);
                 if woken() {
-                    return Ended::WokenInYield;
+                    // If the yield ran another thread, the partner ran here: the yield caught
+                    // the wake-up, not the spin.
+                    return if ran == YieldRan::Nothing {
+                        Ended::Woken(spun)
+                    } else {
+                        Ended::WokenInYield
+                    };
                 }
-                note_if_slow(before, Instant::now());
             }
+            next_yield = spun + every.get();
         }
     }
     Ended::RanOut
+}
+
+/// Yields once, notes the yield if it was slow, and says what it ran.
+fn yield_and_judge() -> YieldRan {
+    let before = Instant::now();
+    thread::yield_now();
+    let after = Instant::now();
+    note_if_slow(before, after);
+    YieldRan::after(after - before)
 }
 
 /// Records a slow yield (one that began at `before` and ended at `now`) for the whole process;
@@ -418,8 +507,8 @@ enum Ended {
     Slow,
     /// It needed a spinning place and none was free.
     NoPlace,
-    /// The wake-up came while the spin yielded: the partner ran on this CPU, where the spin had
-    /// kept it waiting.
+    /// The wake-up came while the spin yielded to another thread: the partner ran on this CPU,
+    /// where the spin had kept it waiting.
     WokenInYield,
 }
 
@@ -499,8 +588,8 @@ mod tests {
         assert_eq!(spins.now.get(), 0);
     }
 
-    /// The look right after a spin's yield reports the wake-up as one that came in the yield;
-    /// the looks before it, as caught by the spin.
+    /// A look right after a yield that ran another thread reports the wake-up as one that came in
+    /// the yield; after a yield that ran nothing, and before any yield, as caught by the spin.
     #[test]
     fn a_spin_tells_a_wake_up_in_its_yield_from_one_it_caught() {
         let woken_at = |at: u32| {
@@ -510,16 +599,78 @@ mod tests {
                 looks.get() >= at
             }
         };
+        let spin_with = |at: u32, ran: YieldRan| {
+            let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
+            spin(&woken_at(at), MAX_SPINS, usize::MAX, &every, || ran)
+        };
         assert!(matches!(
-            spin(&woken_at(SPINS_PER_YIELD), MAX_SPINS, usize::MAX),
-            Ended::Woken(n) if n == SPINS_PER_YIELD
+            spin_with(MAX_SPINS_PER_YIELD, YieldRan::Briefly),
+            Ended::Woken(n) if n == MAX_SPINS_PER_YIELD
         ));
         // Another test may turn yields off for a moment; then the spin does not yield.
         for _ in 0..1_000 {
             let quick = yields_are_quick_lately(Instant::now());
-            let ended = spin(&woken_at(SPINS_PER_YIELD + 1), MAX_SPINS, usize::MAX);
+            let briefly = spin_with(MAX_SPINS_PER_YIELD + 1, YieldRan::Briefly);
+            let long = spin_with(MAX_SPINS_PER_YIELD + 1, YieldRan::Long);
+            let nothing = spin_with(MAX_SPINS_PER_YIELD + 1, YieldRan::Nothing);
             if quick && yields_are_quick_lately(Instant::now()) {
-                assert!(matches!(ended, Ended::WokenInYield));
+                assert!(matches!(briefly, Ended::WokenInYield));
+                assert!(matches!(long, Ended::WokenInYield));
+                assert!(matches!(nothing, Ended::Woken(n) if n == MAX_SPINS_PER_YIELD));
+                return;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        panic!("yields stayed off");
+    }
+
+    /// Yields that ran the partner for a moment make a thread's spins yield more often (down to
+    /// every `MIN_SPINS_PER_YIELD` spins); yields that ran nothing, less often; one that ran
+    /// something for long, as seldom as at first.
+    #[test]
+    fn how_often_a_spin_yields_follows_what_its_yields_ran() {
+        let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
+        for _ in 0..10 {
+            every.learn(YieldRan::Briefly);
+        }
+        assert_eq!(every.get(), MIN_SPINS_PER_YIELD);
+        every.learn(YieldRan::Nothing);
+        assert_eq!(every.get(), MIN_SPINS_PER_YIELD * 2);
+        for _ in 0..10 {
+            every.learn(YieldRan::Nothing);
+        }
+        assert_eq!(every.get(), MAX_SPINS_PER_YIELD);
+        every.learn(YieldRan::Briefly);
+        every.learn(YieldRan::Briefly);
+        every.learn(YieldRan::Long);
+        assert_eq!(every.get(), MAX_SPINS_PER_YIELD);
+        assert_eq!(YieldRan::after(YIELD_RAN_ANOTHER / 2), YieldRan::Nothing);
+        assert_eq!(YieldRan::after(YIELD_RAN_ANOTHER * 2), YieldRan::Briefly);
+        assert_eq!(YieldRan::after(YIELD_RAN_LONG * 2), YieldRan::Long);
+    }
+
+    /// A spin whose yields run the partner yields more and more often as it goes on; one whose
+    /// yields run nothing keeps yielding every `MAX_SPINS_PER_YIELD` spins.
+    #[test]
+    fn a_spin_yields_more_often_while_its_yields_run_the_partner() {
+        let yields_in_one_spin = |ran: YieldRan| {
+            let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
+            let yields = Cell::new(0);
+            let ended = spin(&|| false, 1024, usize::MAX, &every, || {
+                yields.set(yields.get() + 1);
+                ran
+            });
+            assert!(matches!(ended, Ended::RanOut));
+            (yields.get(), every.get())
+        };
+        for _ in 0..1_000 {
+            let quick = yields_are_quick_lately(Instant::now());
+            let briefly = yields_in_one_spin(YieldRan::Briefly);
+            let nothing = yields_in_one_spin(YieldRan::Nothing);
+            if quick && yields_are_quick_lately(Instant::now()) {
+                // At 256, 384, 448, 480, 496, then every 16 spins up to 1024.
+                assert_eq!(briefly, (5 + (1024 - 496) / 16, MIN_SPINS_PER_YIELD));
+                assert_eq!(nothing, (1024 / 256, MAX_SPINS_PER_YIELD));
                 return;
             }
             thread::sleep(Duration::from_millis(1));
