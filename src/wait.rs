@@ -6,9 +6,9 @@
 //! wake-up, for as long as spinning has lately paid off on this thread, then yields a few times,
 //! and then parks:
 //!
-//! - only a waiter that is first in its line spins: one with other waiters ahead of it parks at
-//!   once (on a machine with more than one CPU), since the partner's next answer goes to the
-//!   waiter ahead;
+//! - only a waiter that is first in its line spins: one with other waiters ahead of it goes
+//!   straight to yielding (on a machine with more than one CPU), since the partner's next answer
+//!   goes to the waiter ahead, while a yield may run a thread that serves the line;
 //! - a thread's spin budget shrinks while its spins run out before the wake-up comes, grows back
 //!   to cover the wake-ups it does catch, and is tried in full now and then, so that two
 //!   partners that both took to parking find their way back to spinning;
