@@ -15,7 +15,7 @@
 //!   a third of the CPU time went to such spins). It goes straight to the yield phase (below): a
 //!   yield runs a thread that is runnable on its CPU, often one that serves the line, and costs
 //!   no park and wake-up (parking at once ran that shape at 0.7x the rate, with 1.4x the CPU per
-//!   message).
+//!   message, in the runs where it was slow; level in the others).
 //! - **Each thread adapts its spin budget** to how its spins end. A spin that saw its wake-up
 //!   after `k` spins keeps a budget of at least `2k`; one that ran out halves the budget (the
 //!   partner was not about to answer: spinning only burned CPU). While the budget is short, a
@@ -374,7 +374,7 @@ fn spin_then_yield(learned: &Learned, woken: &impl Fn() -> bool) -> bool {
         return false;
     }
     // Behind others, its turn comes no sooner for spinning; but a yield may run a thread that
-    // serves the line (with 23 forwarders on two CPUs, parking at once ran at 0.7x this).
+    // serves the line (with 23 forwarders on two CPUs, parking at once ran at 0.7x this in slow runs).
     if place == Place::Behind {
         return yield_phase(learned, woken);
     }
