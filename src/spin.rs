@@ -374,7 +374,8 @@ fn spin_then_yield(learned: &Learned, woken: &impl Fn() -> bool) -> bool {
         return false;
     }
     // Behind others, its turn comes no sooner for spinning; but a yield may run a thread that
-    // serves the line (with 23 forwarders on two CPUs, parking at once ran at 0.7x this in slow runs).
+    // serves the line (with 23 forwarders on two CPUs, parking at once ran at 0.7x this in the
+    // runs where that shape was slow).
     if place == Place::Behind {
         return yield_phase(learned, woken);
     }
