@@ -409,13 +409,13 @@ fn yield_phase(learned: &Learned, woken: &impl Fn() -> bool) -> bool {
 
 /// Spins for up to `budget` spins, the part past `FREE_SPINS` only with one of `places`
 /// spinning places, looking at `woken` after every spin, and yielding as often as `every` says
-/// (with `yield_once`, [`yield_and_judge`] but in the tests).
+/// (with `yield_once`, [`yield_and_judge`] but in the tests; `None`: it did not yield).
 fn spin(
     woken: &impl Fn() -> bool,
     budget: u32,
     places: usize,
     every: &YieldEvery,
-    yield_once: impl Fn() -> YieldRan,
+    yield_once: impl Fn() -> Option<YieldRan>,
 ) -> Ended {
     let mut spun = 0;
     let mut place = None;
@@ -439,8 +439,7 @@ fn spin(
         if spun >= next_yield {
             // A long spin lets a thread that is runnable on this CPU (often the partner) run now
             // and then; with no such thread the yield returns at once.
-            if yields_are_quick_lately(Instant::now()) {
-                let ran = yield_once();
+            if let Some(ran) = yield_once() {
                 every.learn(ran);
                 if woken() {
                     // If the yield ran another thread, the partner ran here: the yield caught
@@ -458,13 +457,17 @@ fn spin(
     Ended::RanOut
 }
 
-/// Yields once, notes the yield if it was slow, and says what it ran.
-fn yield_and_judge() -> YieldRan {
+/// Yields once, unless yields were slow lately; notes the yield if it was slow, and says what it
+/// ran (`None`: it did not yield).
+fn yield_and_judge() -> Option<YieldRan> {
     let before = Instant::now();
+    if !yields_are_quick_lately(before) {
+        return None;
+    }
     thread::yield_now();
     let after = Instant::now();
     note_if_slow(before, after);
-    YieldRan::after(after - before)
+    Some(YieldRan::after(after - before))
 }
 
 /// Records a slow yield (one that began at `before` and ended at `now`) for the whole process;
@@ -538,11 +541,16 @@ mod tests {
         probes
     }
 
+    /// Also when every wake-up comes in a yield of the spin: with two threads on one CPU the
+    /// spinner's partner runs only then. Counted as a catch, that kept the full budget (a 2 µs
+    /// spin per message); it must shrink the budget as a spin that ran out does.
     #[test]
     fn a_budget_that_keeps_running_out_falls_to_zero() {
-        let spins = Budget::new(MAX_SPINS);
-        waits(&spins, 13, |_| Ended::RanOut);
-        assert_eq!(spins.now.get(), 0);
+        for ended in [|| Ended::RanOut, || Ended::WokenInYield] {
+            let spins = Budget::new(MAX_SPINS);
+            waits(&spins, 13, |_| ended());
+            assert_eq!(spins.now.get(), 0);
+        }
     }
 
     #[test]
@@ -589,16 +597,6 @@ mod tests {
         );
     }
 
-    /// Two threads on one CPU: the spinner's partner runs only when the spin yields, so every
-    /// wake-up comes in a yield. Counted as a catch, that kept the full budget (a 2 µs spin per
-    /// message); it must shrink the budget as a spin that ran out does.
-    #[test]
-    fn wake_ups_that_come_while_the_spin_yields_shrink_the_budget() {
-        let spins = Budget::new(MAX_SPINS);
-        waits(&spins, 13, |_| Ended::WokenInYield);
-        assert_eq!(spins.now.get(), 0);
-    }
-
     /// A look right after a yield that ran another thread reports the wake-up as one that came in
     /// the yield; after a yield that ran nothing, and before any yield, as caught by the spin.
     #[test]
@@ -612,27 +610,34 @@ mod tests {
         };
         let spin_with = |at: u32, ran: YieldRan| {
             let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
-            spin(&woken_at(at), MAX_SPINS, usize::MAX, &every, || ran)
+            spin(&woken_at(at), MAX_SPINS, usize::MAX, &every, || Some(ran))
         };
         assert!(matches!(
             spin_with(MAX_SPINS_PER_YIELD, YieldRan::Briefly),
             Ended::Woken(n) if n == MAX_SPINS_PER_YIELD
         ));
-        // Another test may turn yields off for a moment; then the spin does not yield.
-        for _ in 0..1_000 {
-            let quick = yields_are_quick_lately(Instant::now());
-            let briefly = spin_with(MAX_SPINS_PER_YIELD + 1, YieldRan::Briefly);
-            let long = spin_with(MAX_SPINS_PER_YIELD + 1, YieldRan::Long);
-            let nothing = spin_with(MAX_SPINS_PER_YIELD + 1, YieldRan::Nothing);
-            if quick && yields_are_quick_lately(Instant::now()) {
-                assert!(matches!(briefly, Ended::WokenInYield));
-                assert!(matches!(long, Ended::WokenInYield));
-                assert!(matches!(nothing, Ended::Woken(n) if n == MAX_SPINS_PER_YIELD));
-                return;
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
-        panic!("yields stayed off");
+        let after_a_yield = |ran| spin_with(MAX_SPINS_PER_YIELD + 1, ran);
+        assert!(matches!(
+            after_a_yield(YieldRan::Briefly),
+            Ended::WokenInYield
+        ));
+        assert!(matches!(after_a_yield(YieldRan::Long), Ended::WokenInYield));
+        assert!(matches!(
+            after_a_yield(YieldRan::Nothing),
+            Ended::Woken(n) if n == MAX_SPINS_PER_YIELD
+        ));
+        // Yields off (they were slow lately): no yield, so the spin caught it, and the interval
+        // is as it was.
+        let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
+        let ended = spin(
+            &woken_at(MAX_SPINS_PER_YIELD + 1),
+            MAX_SPINS,
+            usize::MAX,
+            &every,
+            || None,
+        );
+        assert!(matches!(ended, Ended::Woken(n) if n == MAX_SPINS_PER_YIELD + 1));
+        assert_eq!(every.get(), MAX_SPINS_PER_YIELD);
     }
 
     /// Yields that ran the partner for a moment make a thread's spins yield more often (down to
@@ -669,24 +674,20 @@ mod tests {
             let yields = Cell::new(0);
             let ended = spin(&|| false, 1024, usize::MAX, &every, || {
                 yields.set(yields.get() + 1);
-                ran
+                Some(ran)
             });
             assert!(matches!(ended, Ended::RanOut));
             (yields.get(), every.get())
         };
-        for _ in 0..1_000 {
-            let quick = yields_are_quick_lately(Instant::now());
-            let briefly = yields_in_one_spin(YieldRan::Briefly);
-            let nothing = yields_in_one_spin(YieldRan::Nothing);
-            if quick && yields_are_quick_lately(Instant::now()) {
-                // At 256, 384, 448, 480, 496, then every 16 spins up to 1024.
-                assert_eq!(briefly, (5 + (1024 - 496) / 16, MIN_SPINS_PER_YIELD));
-                assert_eq!(nothing, (1024 / 256, MAX_SPINS_PER_YIELD));
-                return;
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
-        panic!("yields stayed off");
+        // At 256, 384, 448, 480, 496, then every 16 spins up to 1024.
+        assert_eq!(
+            yields_in_one_spin(YieldRan::Briefly),
+            (5 + (1024 - 496) / 16, MIN_SPINS_PER_YIELD)
+        );
+        assert_eq!(
+            yields_in_one_spin(YieldRan::Nothing),
+            (1024 / 256, MAX_SPINS_PER_YIELD)
+        );
     }
 
     #[test]
