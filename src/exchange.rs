@@ -55,7 +55,11 @@
 //! polls and drops call (`take_offer`, `dispatch`, a future's drop) are marked
 //! `#[cfg_attr(not(target_os = "none"), inline)]`, so the compiler copies them into each caller as
 //! it did when everything was generic; on bare metal (`target_os = "none"`) they stay single
-//! functions, which is where the flash is saved.
+//! functions, which is where the flash is saved. A few more are kept out of line on bare metal
+//! only (`#[cfg_attr(target_os = "none", inline(never))]`): the receive's lock-taking poll and
+//! the send's withdrawal, which the compiler would otherwise copy into every message type's
+//! futures, and the list's `remove` and the waker registration, which several critical sections
+//! share. Each was kept only where `.ci/flash-size` showed it pay.
 
 use core::ptr::NonNull;
 

@@ -113,6 +113,9 @@ impl<const N: usize> WakeBatch<N> {
     /// `Err(NeedWaker)` if a clone is needed and there is no spare: the caller leaves the critical
     /// section without having changed anything, clones, and tries again. So a waker's `clone` and
     /// `drop` never run under the lock (CONTRACT rule 10).
+    // A call on bare metal: a send's poll registers in two places and a receive's in two more,
+    // and each copy of the comparison and the replacement costs flash.
+    #[cfg_attr(target_os = "none", inline(never))]
     pub(crate) fn register(
         &mut self,
         slot: &mut Option<Waker>,

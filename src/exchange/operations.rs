@@ -108,9 +108,10 @@ impl<L: Lock> RawCore<L> {
     /// # Safety
     ///
     /// `node` is a send node whose owner is the caller.
-    // Inline on a host, where every future's drop runs it; a call on bare metal, where each
-    // inlined copy would cost flash.
+    // Inline on a host, where every future's drop runs it; a call on bare metal, where the
+    // compiler would otherwise copy it into each exit of every message type's send.
     #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub(crate) unsafe fn end_send(&self, node: NonNull<SendWaiter>) -> bool {
         // SAFETY: per the caller.
         let waiter = unsafe { node.as_ref() };
@@ -198,6 +199,9 @@ impl<L: Lock> RawCore<L> {
     ///
     /// As for [`RawCore::poll_send`], for a [`RecvNode`](crate::message::RecvNode) withdrawn with
     /// [`RawCore::cancel_recv`]; `out` is an empty cell of the type `msgs` names, the caller's.
+    // A call on bare metal: inlined, the lock, the wake batch and the waker's clone would be
+    // copied into every message type's receive.
+    #[cfg_attr(target_os = "none", inline(never))]
     pub(crate) unsafe fn poll_recv(
         &self,
         node: NonNull<RecvWaiter>,
