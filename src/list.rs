@@ -3,6 +3,10 @@
 //!
 //! Every method must be called with the channel lock held; `&mut WaitList` inside the
 //! lock-guarded exchange is how the code shows that.
+//!
+//! A node's `prev` is its neighbour nearer the front, except in the head, where it is stale and
+//! never read: unlinking the front node (what `dispatch` and a receive taking an offer do) then
+//! writes no other node, whose cache line is likely another core's.
 
 use core::ptr::NonNull;
 
@@ -118,13 +122,23 @@ impl<S> WaitList<S> {
         // SAFETY: the caller guarantees `node` is in this list, so it and its neighbours are valid.
         unsafe {
             let mut links = node.as_ref().links();
-            match links.prev {
-                Some(prev) => prev.as_ref().links().next = links.next,
-                None => self.head = links.next,
-            }
-            match links.next {
-                Some(next) => next.as_ref().links().prev = links.prev,
-                None => self.tail = links.prev,
+            if self.head == Some(node) {
+                // The new head's `prev` is left as it is (a head's is never read): unlinking the
+                // front, which most removals do, touches no other node.
+                self.head = links.next;
+                if links.next.is_none() {
+                    self.tail = None;
+                }
+            } else {
+                // Not the head, so `prev` is its neighbour nearer the front.
+                let prev = links.prev;
+                if let Some(prev) = prev {
+                    prev.as_ref().links().next = links.next;
+                }
+                match links.next {
+                    Some(next) => next.as_ref().links().prev = prev,
+                    None => self.tail = prev,
+                }
             }
             links.prev = None;
             links.next = None;

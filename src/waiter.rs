@@ -100,7 +100,7 @@ pub(crate) enum Watching {
 
 /// The links of a node in a [`WaitList`](crate::list::WaitList).
 pub(crate) struct Links<S> {
-    /// The node before this one, nearer the front.
+    /// The node before this one, nearer the front; stale while this node is the list's head.
     pub(crate) prev: Option<NonNull<Waiter<S>>>,
     /// The node after this one, nearer the back.
     pub(crate) next: Option<NonNull<Waiter<S>>>,
