@@ -267,4 +267,27 @@ mod tests {
         assert_eq!(list.count(), 0);
         assert!(list.is_empty() && list.front().is_none());
     }
+
+    #[test]
+    fn a_head_whose_prev_is_stale_unlinks_and_relinks_correctly() {
+        let nodes = [1u32, 2, 3, 4].map(|n| Waiter::new(n, false));
+        let [a, b, c, d] = [0, 1, 2, 3].map(|i| NonNull::from(&nodes[i]));
+        let mut list = WaitList::new();
+        // SAFETY: the nodes live in `nodes`, which outlives the list's use of them, and do not move.
+        unsafe {
+            for node in [a, b, c, d] {
+                list.push_back(node);
+            }
+            // `b` becomes the head with its `prev` still naming `a`.
+            assert_eq!(list.pop_front(), Some(a));
+            // Removing the head must move the head on, not follow the stale `prev`.
+            list.remove(b);
+            assert_eq!(list.front(), Some(c));
+            // `c` is the head now (stale `prev` again): a node behind it and the tail unlink too.
+            list.remove(d);
+            list.push_front(a);
+            list.push_back(b);
+        }
+        assert_eq!(order(&mut list), [1, 3, 2]);
+    }
 }
