@@ -6,6 +6,12 @@ use crate::sync::{Arc, AtomicUsize, Ordering};
 use crate::{Receiver, Sender};
 
 /// What every `Sender` and `Receiver` of one channel points to.
+///
+/// Aligned to a cache line on hosts (`std`), so that the channel's lock and the state every
+/// operation touches share one (see `exchange::Exchange`), and the `Arc`'s counts, which change
+/// only as handles are cloned and dropped, sit on another. (Not without `std`: a single-core
+/// microcontroller with a heap shares no cache line and would only lose the padding.)
+#[cfg_attr(feature = "std", repr(align(64)))]
 pub(crate) struct Shared<T, L> {
     /// The exchange where sends and receives meet.
     pub(crate) core: Core<T, L>,

@@ -84,20 +84,26 @@ pub(crate) use typed::Core;
 pub(crate) struct Unsent;
 
 /// The state every party shares, guarded by the channel lock.
+///
+/// `repr(C)`, the fields every operation touches first: with the lock before them (see
+/// `lock::Mutex`) they share one cache line when the channel starts on one, as the counted
+/// handles' allocation does (`channel::Shared`), and the `closed()` watchers, which few operations
+/// touch, come last.
+#[repr(C)]
 pub(crate) struct Exchange {
     /// Sends waiting for a receive, each with its message in its node, oldest first.
     senders: CountedList<Sending>,
     /// Receives waiting for a message, oldest first.
     receivers: WaitList<Receiving>,
-    /// `closed()` futures waiting for the channel to close.
-    watchers: WaitList<Watching>,
+    /// Receives in [`Receiving::Notified`]: woken for an offer, not yet polled.
+    notified: usize,
     /// Whether the channel's held cell holds a message from `try_send`, kept for the async
     /// receive that was woken for it (rule 5).
     held: bool,
-    /// Receives in [`Receiving::Notified`]: woken for an offer, not yet polled.
-    notified: usize,
     /// Set once by `close` (or the last drop of either side); never cleared.
     closed: bool,
+    /// `closed()` futures waiting for the channel to close.
+    watchers: WaitList<Watching>,
 }
 
 // SAFETY: the exchange holds pointers to waiter nodes, which are only followed under the lock.
