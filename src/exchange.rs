@@ -85,11 +85,12 @@ pub(crate) struct Unsent;
 
 /// The state every party shares, guarded by the channel lock.
 ///
-/// `repr(C)`, the fields every operation touches first: with the lock before them (see
+/// On hosts `repr(C)`, the fields every operation touches first: with the lock before them (see
 /// `lock::Mutex`) they share one cache line when the channel starts on one, as the counted
 /// handles' allocation does (`channel::Shared`), and the `closed()` watchers, which few operations
-/// touch, come last.
-#[repr(C)]
+/// touch, come last. (Not on bare metal, where no other core shares the line and the compiler's
+/// own order made the further message types' code smaller: `.ci/flash-size`.)
+#[cfg_attr(not(target_os = "none"), repr(C))]
 pub(crate) struct Exchange {
     /// Sends waiting for a receive, each with its message in its node, oldest first.
     senders: CountedList<Sending>,

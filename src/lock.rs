@@ -251,9 +251,9 @@ unsafe impl Lock for CriticalSectionLock {
 
 // === impl Mutex ===
 
-/// Data guarded by a [`Lock`]: the only way in is [`Mutex::with`]. `repr(C)`, the lock first: it
-/// and the start of the data share a cache line (see `exchange::Exchange`).
-#[repr(C)]
+/// Data guarded by a [`Lock`]: the only way in is [`Mutex::with`]. On hosts `repr(C)`, the lock
+/// first: it and the start of the data share a cache line (see `exchange::Exchange`).
+#[cfg_attr(not(target_os = "none"), repr(C))]
 pub(crate) struct Mutex<L, T> {
     /// The lock strategy that excludes other parties.
     lock: L,
