@@ -1,0 +1,3 @@
+module rendez-vs-go
+
+go 1.19
