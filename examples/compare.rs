@@ -361,8 +361,10 @@ fn print_group(rows: &[Row], rounds: usize, title: &str) {
     );
 }
 
-/// Measures every row `config` wants, under whatever load is running, and prints the tables.
-fn run(config: &Config, title: &str) {
+/// Measures every row `config` wants, under whatever load is running, and prints the tables;
+/// with `quiet` (no load started) also the cache-line round trip between two CPUs before each
+/// row ([`load::line_round_trip`]), which says in which rows the machine itself was slow.
+fn run(config: &Config, title: &str, quiet: bool) {
     // Built after the load started: a pinned load must reach the runtimes' worker threads.
     let scenarios: Vec<_> = peers::scenarios(config.sizes)
         .into_iter()
@@ -381,9 +383,13 @@ fn run(config: &Config, title: &str) {
         },
     );
     let start = std::time::Instant::now();
+    let mut trips = Vec::new();
     let rows: Vec<Row> = scenarios
         .iter()
         .map(|s| {
+            if let Some(trip) = quiet.then(load::line_round_trip).flatten() {
+                trips.push((s.id, s.msg, trip));
+            }
             let row = measure(s, config.rounds);
             eprint!(".");
             row
@@ -392,6 +398,40 @@ fn run(config: &Config, title: &str) {
     eprintln!(" {:.1} s", start.elapsed().as_secs_f64());
     println!();
     print_tables(rows, config.rounds);
+    println!();
+    print_line_round_trips(&trips);
+}
+
+/// Above this, a cache line's round trip between the two CPUs is a slow phase of the machine
+/// (the README's machine: 80-95 ns, or 400 ns).
+const SLOW_LINE: Duration = Duration::from_nanos(200);
+
+/// What [`load::line_round_trip`] measured before each row: the spread, and the rows measured
+/// while it was slow.
+fn print_line_round_trips(trips: &[(&str, &str, Duration)]) {
+    if trips.is_empty() {
+        return;
+    }
+    let mut ns: Vec<f64> = trips.iter().map(|t| t.2.as_secs_f64() * 1e9).collect();
+    ns.sort_by(f64::total_cmp);
+    let slow: Vec<String> = trips
+        .iter()
+        .filter(|t| t.2 > SLOW_LINE)
+        .map(|t| format!("`{}` ({})", t.0, t.1))
+        .collect();
+    println!(
+        "A cache line's round trip between CPUs 0 and 1, measured before each row: median {:.0} ns \
+         ({:.0}-{:.0} ns); over {} ns before {}.",
+        ns[(ns.len() - 1) / 2],
+        ns[0],
+        ns[ns.len() - 1],
+        SLOW_LINE.as_nanos(),
+        if slow.is_empty() {
+            "no row".to_string()
+        } else {
+            slow.join(", ")
+        }
+    );
     println!();
 }
 
@@ -486,11 +526,11 @@ fn main() {
     let config = Config::from_env();
     println!("{} CPUs; peers take turns round by round\n", load::cpus());
     if config.loads.is_empty() {
-        run(&config, "every row, no load started");
+        run(&config, "every row, no load started", true);
     } else {
         for &l in &config.loads {
             let _burner = l.start();
-            run(&config, &format!("load {}", l.name()));
+            run(&config, &format!("load {}", l.name()), l == Load::Quiet);
         }
     }
     println!(

@@ -161,19 +161,108 @@ fn pin_to_cpu0() {
 /// Pins the calling thread, and the threads it starts afterwards, to CPU 0.
 #[cfg(target_os = "linux")]
 fn pin_to_cpu0() {
-    // SAFETY: `set` is a plain bit set on the stack, zeroed then given CPU 0;
-    // sched_setaffinity reads `size_of::<cpu_set_t>()` bytes of it and changes only this thread.
-    let rc = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-    };
-    assert_eq!(
-        rc,
-        0,
+    assert!(
+        pin_to(0),
         "sched_setaffinity: {}",
         std::io::Error::last_os_error()
     );
+}
+
+/// Pins the calling thread, and the threads it starts afterwards, to CPU `cpu`: `false` if the
+/// system refused (no such CPU, or not one this process may use).
+#[cfg(target_os = "linux")]
+fn pin_to(cpu: usize) -> bool {
+    // SAFETY: `set` is a plain bit set on the stack, zeroed then given `cpu` (CPU_SET ignores a
+    // number past the set's size); sched_setaffinity reads `size_of::<cpu_set_t>()` bytes of it
+    // and changes only this thread.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    rc == 0
+}
+
+/// How long a cache line takes to go from CPU 0 to CPU 1 and back: two threads, one pinned to
+/// each, take turns writing one atomic, 100,000 times. On a virtual machine this swings with
+/// where the host puts the two CPUs (on the machine the README's figures come from: 80-95 ns in
+/// some minutes, 400 ns in others), and every figure of a channel whose work spreads over both
+/// CPUs swings with it. `None` with fewer than two CPUs, off Linux, if a thread could not be
+/// pinned, or if the round trips took over 50 ms (then the figure would be the scheduler's: a
+/// loaded machine).
+#[cfg(target_os = "linux")]
+#[allow(
+    dead_code,
+    reason = "read by examples/compare.rs, not by the benchmarks"
+)]
+pub fn line_round_trip() -> Option<Duration> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    /// The atomic, alone on its cache line (and on the adjacent line the prefetcher pairs).
+    #[repr(align(128))]
+    struct Line(AtomicU64);
+
+    const TRIPS: u64 = 100_000;
+    const LIMIT: Duration = Duration::from_millis(50);
+    if cpus() < 2 {
+        return None;
+    }
+    let line = Line(AtomicU64::new(0));
+    // Set by either thread when it gives up (no pinning, or past the limit); the other then stops.
+    let stop = AtomicBool::new(false);
+    // Waits until the line holds `value`: `false` if told to stop or past the limit.
+    let wait_for = |value: u64, start: Instant| {
+        let mut spins = 0u32;
+        while line.0.load(Ordering::Acquire) != value {
+            spins = spins.wrapping_add(1);
+            if spins % 1024 == 0 && (stop.load(Ordering::Relaxed) || start.elapsed() > LIMIT) {
+                stop.store(true, Ordering::Relaxed);
+                return false;
+            }
+        }
+        true
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let start = Instant::now();
+            if !pin_to(1) {
+                stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            for i in 0..TRIPS {
+                if !wait_for(2 * i + 1, start) {
+                    return;
+                }
+                line.0.store(2 * i + 2, Ordering::Release);
+            }
+        });
+        s.spawn(|| {
+            if !pin_to(0) {
+                stop.store(true, Ordering::Relaxed);
+                return None;
+            }
+            let start = Instant::now();
+            for i in 0..TRIPS {
+                line.0.store(2 * i + 1, Ordering::Release);
+                if !wait_for(2 * i + 2, start) {
+                    return None;
+                }
+            }
+            Some(start.elapsed() / TRIPS as u32)
+        })
+        .join()
+        .expect("the round-trip thread panicked")
+    })
+}
+
+/// See the Linux version: `None` here.
+#[cfg(not(target_os = "linux"))]
+#[allow(
+    dead_code,
+    reason = "read by examples/compare.rs, not by the benchmarks"
+)]
+pub fn line_round_trip() -> Option<Duration> {
+    None
 }
 
 /// User plus system CPU time this process has used so far: zero where getrusage is missing.
