@@ -80,9 +80,9 @@ use std::time::{Duration, Instant};
 
 mod learn;
 
+use learn::{Budget, Ended, YieldEvery, YieldRan};
 #[cfg(test)]
-use learn::MIN_SPINS_PER_YIELD;
-use learn::{Budget, Ended, YieldEvery, YieldRan, MAX_SPINS_PER_YIELD};
+use learn::{MAX_SPINS_PER_YIELD, MIN_SPINS_PER_YIELD};
 
 /// The most `spin_loop` calls one wait spins for (about 35 µs on the machine the README's figures
 /// come from): enough to cover a partner that is itself just being woken from a park.
@@ -169,7 +169,7 @@ impl Learned {
             spins: Budget::new(MAX_SPINS),
             yields: Budget::new(MAX_YIELDS),
             place: Cell::new(Place::Unknown),
-            yield_every: YieldEvery(Cell::new(MAX_SPINS_PER_YIELD)),
+            yield_every: YieldEvery::new(),
         }
     }
 }
@@ -408,7 +408,7 @@ mod tests {
             }
         };
         let spin_with = |at: u32, ran: YieldRan| {
-            let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
+            let every = YieldEvery::new();
             spin(&woken_at(at), MAX_SPINS, usize::MAX, &every, || Some(ran))
         };
         assert!(matches!(
@@ -427,7 +427,7 @@ mod tests {
         ));
         // Yields off (they were slow lately): no yield, so the spin caught it, and the interval
         // is as it was.
-        let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
+        let every = YieldEvery::new();
         let ended = spin(
             &woken_at(MAX_SPINS_PER_YIELD + 1),
             MAX_SPINS,
@@ -444,7 +444,7 @@ mod tests {
     #[test]
     fn a_spin_yields_more_often_while_its_yields_run_the_partner() {
         let yields_in_one_spin = |ran: YieldRan| {
-            let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
+            let every = YieldEvery::new();
             let yields = Cell::new(0);
             let ended = spin(&|| false, 1024, usize::MAX, &every, || {
                 yields.set(yields.get() + 1);

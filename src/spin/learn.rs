@@ -110,7 +110,7 @@ impl Budget {
 }
 
 /// The spins between two yields of one thread's spins, adapted to what its yields did.
-pub(super) struct YieldEvery(pub(super) Cell<u32>);
+pub(super) struct YieldEvery(Cell<u32>);
 
 /// What a yield did, judged by how long it took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +137,11 @@ impl YieldRan {
 }
 
 impl YieldEvery {
+    /// A thread that has not yielded yet: the longest interval.
+    pub(super) const fn new() -> Self {
+        YieldEvery(Cell::new(MAX_SPINS_PER_YIELD))
+    }
+
     /// Spins until the next yield.
     pub(super) fn get(&self) -> u32 {
         self.0.get()
@@ -230,7 +235,7 @@ mod tests {
     /// something for long, as seldom as at first.
     #[test]
     fn how_often_a_spin_yields_follows_what_its_yields_ran() {
-        let every = YieldEvery(Cell::new(MAX_SPINS_PER_YIELD));
+        let every = YieldEvery::new();
         for _ in 0..10 {
             every.learn(YieldRan::Briefly);
         }
