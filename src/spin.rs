@@ -53,13 +53,15 @@
 //!   for is likely runnable on that CPU, and a yield lets it run without a park/unpark round trip;
 //!   more yields only pass the CPU around among waiters.
 //! - **But not on a busy machine:** a yield that gave the CPU away for a time slice
-//!   ([`SLOW_YIELD`]) means other processes want the CPUs; a thread that yielded gets the CPU
-//!   back only when that slice ends, while a parked thread runs as soon as it is woken. So no
-//!   thread of the process yields for [`YIELDS_OFF`] after two slow yields within
-//!   [`SLOW_YIELDS_APART`] (kanal yields in the same way without this check, and with one busy
-//!   process per CPU its multi-thread rows fall to a few thousand messages a second). One slow
-//!   yield alone is not enough: with 23 forwarders on two CPUs the process's own threads make a
-//!   few a second, and turning yields off for those cost that shape a sixth of its rate.
+//!   ([`SLOW_YIELD`](slow_yields::SLOW_YIELD)) means other processes want the CPUs; a thread
+//!   that yielded gets the CPU back only when that slice ends, while a parked thread runs as soon
+//!   as it is woken. So no thread of the process yields for
+//!   [`YIELDS_OFF`](slow_yields::YIELDS_OFF) after two slow yields within
+//!   [`SLOW_YIELDS_APART`](slow_yields::SLOW_YIELDS_APART) (kanal yields in the same way without
+//!   this check, and with one busy process per CPU its multi-thread rows fall to a few thousand
+//!   messages a second). One slow yield alone is not enough: with 23 forwarders on two CPUs the
+//!   process's own threads make a few a second, and turning yields off for those cost that shape
+//!   a sixth of its rate.
 //!
 //! The CPU count is read again each time a thread makes its parker (at its first blocking call):
 //! a process may be moved to other CPUs while it runs.
@@ -69,20 +71,21 @@
 //! phase and the place in line came later, for loads where threads outnumber the CPUs; the two
 //! budgets share one learning rule ([`Budget`]). The learning rules (the budgets, how often a
 //! spin yields, and the outcomes they learn from) are in `spin/learn.rs`: this file has the wait
-//! itself, each thread's `Learned` state, and what the whole process shares (the CPU count, the
-//! spinning places, the slow-yield clock).
+//! itself, each thread's `Learned` state, and what the whole process shares (the CPU count and
+//! the spinning places); the process's memory of slow yields is in `spin/slow_yields.rs`.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod learn;
+mod slow_yields;
 
 use learn::{Budget, Ended, YieldEvery, YieldRan};
 #[cfg(test)]
 use learn::{MAX_SPINS_PER_YIELD, MIN_SPINS_PER_YIELD};
+use slow_yields::{note_if_slow, yields_are_quick_lately};
 
 /// The most `spin_loop` calls one wait spins for (about 35 µs on the machine the README's figures
 /// come from): enough to cover a partner that is itself just being woken from a park.
@@ -93,15 +96,6 @@ const FREE_SPINS: u32 = 1 << 6;
 const MAX_YIELDS: u32 = 1 << 6;
 /// A yield phase ends after this long, however many yields it had left.
 const YIELD_TIME: Duration = Duration::from_micros(50);
-/// A yield that took longer than this gave the CPU to something that ran a whole time slice
-/// (another process, on a busy machine): the next yields would too, and a thread that yielded
-/// gets the CPU back only when that slice ends, while a parked one is run as soon as it is
-/// woken. So no thread of the process yields for [`YIELDS_OFF`] after two slow yields.
-const SLOW_YIELD: Duration = Duration::from_micros(100);
-/// How long the whole process parks without yielding after two slow yields.
-const YIELDS_OFF: Duration = Duration::from_millis(100);
-/// Two slow yields at most this far apart turn yields off.
-const SLOW_YIELDS_APART: Duration = Duration::from_millis(10);
 /// `yield_now` calls before parking, on one CPU.
 const YIELDS_ON_ONE_CPU: u32 = 2;
 
@@ -109,32 +103,6 @@ const YIELDS_ON_ONE_CPU: u32 = 2;
 static SPINNING: AtomicUsize = AtomicUsize::new(0);
 /// CPUs this process may run on, as last read; 0 before the first read.
 static CPUS: AtomicUsize = AtomicUsize::new(0);
-/// When a thread of this process last found a yield slow, in microseconds since [`epoch`]
-/// (wrapping: a wrong answer once in 71 minutes on a 32-bit target costs one wait); 0: never.
-static SLOW_YIELD_SEEN: AtomicUsize = AtomicUsize::new(0);
-/// When the latest [`YIELDS_OFF`] period began, on the same clock; 0: never.
-static YIELDS_OFF_SINCE: AtomicUsize = AtomicUsize::new(0);
-
-/// The instant the yield clock counts from (the first wait that yielded).
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// Microseconds from [`epoch`] to `at`, wrapping; never 0 (which means "never").
-fn micros_since_epoch(at: Instant) -> usize {
-    // Truncation is the wrapping the comparisons expect.
-    #[allow(clippy::cast_possible_truncation)]
-    let micros = at.saturating_duration_since(epoch()).as_micros() as usize;
-    micros.max(1)
-}
-
-/// Whether yields are on: no [`YIELDS_OFF`] period began in the last `YIELDS_OFF`.
-fn yields_are_quick_lately(now: Instant) -> bool {
-    let since = YIELDS_OFF_SINCE.load(Ordering::Relaxed);
-    since == 0 || micros_since_epoch(now).wrapping_sub(since) > YIELDS_OFF.as_micros() as usize
-}
-
 /// Where the node of a thread's latest registration stands in its channel's line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
@@ -351,24 +319,8 @@ fn yield_and_judge() -> Option<YieldRan> {
     Some(YieldRan::after(after - before))
 }
 
-/// Records a slow yield (one that began at `before` and ended at `now`) for the whole process;
-/// returns whether it was slow.
-fn note_if_slow(before: Instant, now: Instant) -> bool {
-    let slow = now - before > SLOW_YIELD;
-    if slow {
-        let now = micros_since_epoch(now);
-        let last = SLOW_YIELD_SEEN.swap(now, Ordering::Relaxed);
-        // One slow yield may be the process's own threads taking their turns (23 forwarders on
-        // two CPUs see a few a second); another process shows itself in slow yields that repeat.
-        if last != 0 && now.wrapping_sub(last) < SLOW_YIELDS_APART.as_micros() as usize {
-            YIELDS_OFF_SINCE.store(now, Ordering::Relaxed);
-        }
-    }
-    slow
-}
-
 /// Yields up to `budget` times, for at most [`YIELD_TIME`], looking at `woken` after each yield;
-/// stops at the first yield slower than [`SLOW_YIELD`].
+/// stops at the first yield slower than [`SLOW_YIELD`](slow_yields::SLOW_YIELD).
 fn yield_now(woken: &impl Fn() -> bool, budget: u32) -> Ended {
     if budget == 0 {
         return Ended::RanOut;
@@ -483,38 +435,6 @@ mod tests {
         );
         assert!(matches!(ended, Ended::RanOut | Ended::Slow));
         assert!((1..=4).contains(&looks.get()));
-    }
-
-    /// One slow yield is not enough to stop yields (it may be the process's own threads taking
-    /// their turns); two within `SLOW_YIELDS_APART` stop every thread's yields for `YIELDS_OFF`;
-    /// slow yields further apart do not.
-    #[test]
-    fn repeated_slow_yields_turn_yields_off_for_the_whole_process_for_a_while() {
-        let start = Instant::now() + Duration::from_secs(1);
-        let slow = |at: Instant| assert!(note_if_slow(at, at + SLOW_YIELD * 2));
-        SLOW_YIELD_SEEN.store(0, Ordering::Relaxed);
-        assert!(!note_if_slow(start, start + SLOW_YIELD / 2));
-        slow(start);
-        assert!(
-            yields_are_quick_lately(start + SLOW_YIELD * 3),
-            "one slow yield"
-        );
-        let later = start + SLOW_YIELDS_APART * 3;
-        slow(later);
-        assert!(
-            yields_are_quick_lately(later + SLOW_YIELD * 3),
-            "two, far apart"
-        );
-        let again = later + SLOW_YIELDS_APART / 2;
-        slow(again);
-        assert!(
-            !yields_are_quick_lately(again + YIELDS_OFF / 2),
-            "two, close together"
-        );
-        assert!(yields_are_quick_lately(again + YIELDS_OFF * 2));
-        // Other tests' waits may yield again.
-        SLOW_YIELD_SEEN.store(0, Ordering::Relaxed);
-        YIELDS_OFF_SINCE.store(0, Ordering::Relaxed);
     }
 
     /// The exchange notes a blocked thread's place as its node registers: the first blocked
