@@ -413,7 +413,7 @@ fn print_line_round_trips(trips: &[(&str, &str, Duration)]) {
         return;
     }
     let mut ns: Vec<f64> = trips.iter().map(|t| t.2.as_secs_f64() * 1e9).collect();
-    ns.sort_by(f64::total_cmp);
+    let (fastest, median, slowest) = spread(&mut ns);
     let slow: Vec<String> = trips
         .iter()
         .filter(|t| t.2 > SLOW_LINE)
@@ -422,9 +422,9 @@ fn print_line_round_trips(trips: &[(&str, &str, Duration)]) {
     println!(
         "A cache line's round trip between CPUs 0 and 1, measured before each row: median {:.0} ns \
          ({:.0}-{:.0} ns); over {} ns before {}.",
-        ns[(ns.len() - 1) / 2],
-        ns[0],
-        ns[ns.len() - 1],
+        median,
+        fastest,
+        slowest,
         SLOW_LINE.as_nanos(),
         if slow.is_empty() {
             "no row".to_string()
