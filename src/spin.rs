@@ -53,15 +53,18 @@
 //!   for is likely runnable on that CPU, and a yield lets it run without a park/unpark round trip;
 //!   more yields only pass the CPU around among waiters.
 //! - **But not on a busy machine:** a yield that gave the CPU away for a time slice
-//!   ([`SLOW_YIELD`](slow_yields::SLOW_YIELD)) means other processes want the CPUs; a thread
-//!   that yielded gets the CPU back only when that slice ends, while a parked thread runs as soon
-//!   as it is woken. So no thread of the process yields for
-//!   [`YIELDS_OFF`](slow_yields::YIELDS_OFF) after two slow yields within
-//!   [`SLOW_YIELDS_APART`](slow_yields::SLOW_YIELDS_APART) (kanal yields in the same way without
-//!   this check, and with one busy process per CPU its multi-thread rows fall to a few thousand
-//!   messages a second). One slow yield alone is not enough: with 23 forwarders on two CPUs the
-//!   process's own threads make a few a second, and turning yields off for those cost that shape
-//!   a sixth of its rate.
+//!   ([`SLOW_YIELD`](slow_yields::SLOW_YIELD)) may mean that other processes want the CPUs; a
+//!   thread that yielded gets the CPU back only when that slice ends, while a parked thread runs
+//!   as soon as it is woken. So no thread of the process yields for
+//!   [`YIELDS_OFF`](slow_yields::YIELDS_OFF) once slow yields turn out to be other processes'
+//!   doing (kanal yields in the same way without this check, and with one busy process per CPU
+//!   its multi-thread rows fall to a few thousand messages a second). Whose doing is read from
+//!   the process's CPU time between two slow yields (`spin/slow_yields.rs`): the process's own
+//!   threads make slow yields too when they outnumber the CPUs (23 forwarders on two CPUs), and
+//!   turning yields off for those parked every forwarder (the shape ran at 0.53x the rate with
+//!   1.9x the CPU per message, `.ci/ab` with 50,000 messages and 7 rounds). Where that time cannot
+//!   be read, two slow yields within [`SLOW_YIELDS_APART`](slow_yields::SLOW_YIELDS_APART) are
+//!   taken as another process's.
 //!
 //! The CPU count is read again each time a thread makes its parker (at its first blocking call):
 //! a process may be moved to other CPUs while it runs.
@@ -315,7 +318,7 @@ fn yield_and_judge() -> Option<YieldRan> {
     }
     thread::yield_now();
     let after = Instant::now();
-    note_if_slow(before, after);
+    note_if_slow(before, after, cpus());
     Some(YieldRan::after(after - before))
 }
 
@@ -333,7 +336,7 @@ fn yield_now(woken: &impl Fn() -> bool, budget: u32) -> Ended {
             return Ended::Woken(yields);
         }
         let now = Instant::now();
-        if note_if_slow(before, now) {
+        if note_if_slow(before, now, cpus()) {
             return Ended::Slow;
         }
         if now - start > YIELD_TIME {
