@@ -318,7 +318,7 @@ fn yield_and_judge() -> Option<YieldRan> {
     }
     thread::yield_now();
     let after = Instant::now();
-    note_if_slow(before, after, cpus());
+    note_if_slow(before, after);
     Some(YieldRan::after(after - before))
 }
 
@@ -336,7 +336,7 @@ fn yield_now(woken: &impl Fn() -> bool, budget: u32) -> Ended {
             return Ended::Woken(yields);
         }
         let now = Instant::now();
-        if note_if_slow(before, now, cpus()) {
+        if note_if_slow(before, now) {
             return Ended::Slow;
         }
         if now - start > YIELD_TIME {

@@ -10,12 +10,11 @@
 //! A slow yield alone does not say who took the CPU. With more threads than CPUs (23 forwarders
 //! on two CPUs), the process's own threads make slow yields too, while they keep every CPU busy
 //! with their own work; turning yields off then parks them all, and each message costs
-//! futex calls instead of a yield (the forwarders ran at 0.55x the rate, with 1.7x the CPU per
-//! message, in the run that found this). So where the process's CPU time can be read (unix:
-//! `getrusage`), a slow yield opens a *window*, and a slow yield between [`MIN_WINDOW`] and
-//! [`SLOW_YIELDS_APART`] later judges it: yields go off only if the process ran on fewer than
-//! `CPUs - 1/2` CPUs on average in it, i.e. something else took at least half a CPU; otherwise the
-//! window starts again. Elsewhere (no such clock), two slow yields within [`SLOW_YIELDS_APART`]
+//! futex calls instead of a yield (figures in `spin.rs`). So where the process's CPU time can be
+//! read (unix: `getrusage`), a slow yield opens a *window*, and a slow yield between
+//! [`MIN_WINDOW`] and [`SLOW_YIELDS_APART`] later judges it: yields go off only if the process
+//! ran on fewer than `CPUs - 1/2` CPUs on average in it, i.e. something else took at least half
+//! a CPU; otherwise the window starts again. Elsewhere (no such clock), two slow yields within [`SLOW_YIELDS_APART`]
 //! turn yields off, as before.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,14 +66,14 @@ pub(super) fn yields_are_quick_lately(now: Instant) -> bool {
 }
 
 /// Records a slow yield (one that began at `before` and ended at `now`) for the whole process;
-/// returns whether it was slow. `cpus` is the number of CPUs the process may run on.
-pub(super) fn note_if_slow(before: Instant, now: Instant, cpus: usize) -> bool {
+/// returns whether it was slow.
+pub(super) fn note_if_slow(before: Instant, now: Instant) -> bool {
     let slow = now - before > SLOW_YIELD;
     if slow {
         // Another thread judging a slow yield of its own: one judgement is enough.
         if let Ok(mut window) = WINDOW.try_lock() {
             let cpu = process_cpu_time();
-            let verdict = judge(*window, now, cpu, cpus);
+            let verdict = judge(*window, now, cpu, super::cpus());
             if verdict == Verdict::OthersTookTheCpus {
                 YIELDS_OFF_SINCE.store(micros_since_epoch(now), Ordering::Relaxed);
             }
@@ -211,15 +210,19 @@ mod tests {
 
     /// Through `note_if_slow`, with this process's real CPU time, which hardly moves while the
     /// test's made-up instants move by milliseconds (as if another process had the CPUs): the
-    /// first slow yield opens a window, one too soon after it leaves it open, and one in the
-    /// window's span turns yields off for `YIELDS_OFF`; a quick yield changes nothing.
+    /// first slow yield opens a window (yields stay on), one too soon after it leaves it open, and
+    /// one in the window's span turns yields off for `YIELDS_OFF`; a quick yield changes nothing.
     #[test]
     fn slow_yields_that_others_caused_turn_yields_off_for_the_whole_process_for_a_while() {
         let start = Instant::now() + Duration::from_secs(1);
-        let slow = |at: Instant| assert!(note_if_slow(at, at + SLOW_YIELD * 2, 2));
+        let slow = |at: Instant| assert!(note_if_slow(at, at + SLOW_YIELD * 2));
         *WINDOW.lock().unwrap() = None;
-        assert!(!note_if_slow(start, start + SLOW_YIELD / 2, 2));
+        assert!(!note_if_slow(start, start + SLOW_YIELD / 2));
         slow(start);
+        assert!(
+            yields_are_quick_lately(start + SLOW_YIELD * 3),
+            "one slow yield"
+        );
         if process_cpu_time().is_some() {
             // (Without a CPU clock, as under Miri, any two within `SLOW_YIELDS_APART` decide.)
             let soon = start + MIN_WINDOW / 4;
