@@ -74,17 +74,20 @@
 //! phase and the place in line came later, for loads where threads outnumber the CPUs; the two
 //! budgets share one learning rule ([`Budget`]). The learning rules (the budgets, how often a
 //! spin yields, and the outcomes they learn from) are in `spin/learn.rs`: this file has the wait
-//! itself, each thread's `Learned` state, and what the whole process shares (the CPU count and
-//! the spinning places); the process's memory of slow yields is in `spin/slow_yields.rs`.
+//! itself and each thread's `Learned` state. What the whole process shares is in two files of
+//! its own: the CPU count and the spinning places in `spin/cpus.rs`, the memory of slow yields in
+//! `spin/slow_yields.rs`.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod cpus;
 mod learn;
 mod slow_yields;
 
+pub(crate) use cpus::refresh_cpus;
+use cpus::{cpus, SpinSlot};
 use learn::{Budget, Ended, YieldEvery, YieldRan};
 #[cfg(test)]
 use learn::{MAX_SPINS_PER_YIELD, MIN_SPINS_PER_YIELD};
@@ -102,10 +105,6 @@ const YIELD_TIME: Duration = Duration::from_micros(50);
 /// `yield_now` calls before parking, on one CPU.
 const YIELDS_ON_ONE_CPU: u32 = 2;
 
-/// Threads spinning right now, in every channel of the process.
-static SPINNING: AtomicUsize = AtomicUsize::new(0);
-/// CPUs this process may run on, as last read; 0 before the first read.
-static CPUS: AtomicUsize = AtomicUsize::new(0);
 /// Where the node of a thread's latest registration stands in its channel's line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
@@ -145,23 +144,6 @@ impl Learned {
     }
 }
 
-/// The CPUs this process may run on, as read when the latest thread made its parker.
-fn cpus() -> usize {
-    match CPUS.load(Ordering::Relaxed) {
-        0 => refresh_cpus(),
-        n => n,
-    }
-}
-
-/// Reads the CPU count again (system calls, and on Linux a look at the cgroup's quota, which
-/// allocates: so it is read where a thread makes its parker, which allocates anyway, and not per
-/// wait).
-pub(crate) fn refresh_cpus() -> usize {
-    let n = thread::available_parallelism().map_or(1, usize::from);
-    CPUS.store(n, Ordering::Relaxed);
-    n
-}
-
 /// Records where the node the current thread just registered stands in its channel's line
 /// (the exchange calls it, under the lock, for a blocked thread's node): a wait spins only if
 /// the node is first. Forgotten when the next poll begins ([`forget_place_in_line`]).
@@ -173,32 +155,6 @@ pub(crate) fn note_place_in_line(first: bool) {
 /// Forgets the place noted by the latest registration: called as a blocked thread polls again.
 pub(crate) fn forget_place_in_line() {
     let _ = LEARNED.try_with(|learned| learned.place.set(Place::Unknown));
-}
-
-/// A place among the threads allowed to spin at once; given back on drop.
-struct SpinSlot;
-
-impl SpinSlot {
-    /// A place, if fewer than `max` threads spin now.
-    fn take(max: usize) -> Option<SpinSlot> {
-        let mut now = SPINNING.load(Ordering::Relaxed);
-        loop {
-            if now >= max {
-                return None;
-            }
-            match SPINNING.compare_exchange_weak(now, now + 1, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return Some(SpinSlot),
-                Err(seen) => now = seen,
-            }
-        }
-    }
-}
-
-impl Drop for SpinSlot {
-    fn drop(&mut self) {
-        SPINNING.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// Spins, then yields, for as long as this thread's budgets, its place in line and the free

@@ -73,7 +73,7 @@ pub(super) fn note_if_slow(before: Instant, now: Instant) -> bool {
         // Another thread judging a slow yield of its own: one judgement is enough.
         if let Ok(mut window) = WINDOW.try_lock() {
             let cpu = process_cpu_time();
-            let verdict = judge(*window, now, cpu, super::cpus());
+            let verdict = judge(*window, now, cpu, super::cpus::cpus());
             if verdict == Verdict::OthersTookTheCpus {
                 YIELDS_OFF_SINCE.store(micros_since_epoch(now), Ordering::Relaxed);
             }
